@@ -1,0 +1,391 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Misc devices with per-device data, poll and stream semantics.
+//!
+//! C header: [`include/linux/miscdevice.h`](srctree/include/linux/miscdevice.h).
+//!
+//! Why this exists next to `kernel::miscdevice` (Linux 7.3): a FIFO device
+//! needs four things that module does not offer.
+//!
+//! - A `poll` slot. `PollCondVar` and `PollTable` exist, but
+//!   `MiscDevice` has no callback that could use them.
+//! - A stream open. Without `stream_open()`, `pread`/`pwrite` reach
+//!   `read_iter`/`write_iter` with an arbitrary position.
+//! - The file's `O_NONBLOCK` state at read and write time. `Kiocb` exposes
+//!   only the private data, and `fcntl(F_SETFL)` can change the flag after
+//!   open, so it cannot be cached there.
+//! - Data that belongs to the device, not to one open file, reachable from
+//!   `open`. `MiscDeviceRegistration` carries none.
+//!
+//! The shape follows `kernel::miscdevice` closely (a `#[vtable]` trait, a
+//! private generic vtable struct, `ForeignOwnable` private data) so that
+//! upstreaming it is a matter of adding slots there.
+
+use core::marker::PhantomData;
+use kernel::{
+    bindings,
+    error::{
+        to_result,
+        VTABLE_DEFAULT_ERROR, //
+    },
+    fs::File,
+    iov::{
+        IovIterDest,
+        IovIterSource, //
+    },
+    module::this_module,
+    prelude::*,
+    seq_file::SeqFile,
+    sync::poll::PollTable,
+    types::{
+        ForeignOwnable,
+        Opaque, //
+    },
+};
+
+use super::{
+    io::IoContext,
+    poll::PollMask, //
+};
+
+/// Options for registering a misc device.
+#[derive(Copy, Clone)]
+pub(crate) struct MiscOptions {
+    /// The name of the device node under `/dev`.
+    pub(crate) name: &'static CStr,
+    /// The permission bits of the device node, for example `0o666`.
+    pub(crate) mode: u16,
+}
+
+/// The file operations of a misc device, and the data its files share.
+#[vtable]
+pub(crate) trait MiscFile: Sized {
+    /// Data that belongs to the device and that every `open` can reach.
+    type Shared: Send + Sync;
+
+    /// The pointer type that holds one open file's state.
+    type Ptr: ForeignOwnable + Send + Sync;
+
+    /// Open the device as a stream: `lseek`, `pread` and `pwrite` then fail
+    /// with `ESPIPE` before reaching the driver (`stream_open()`).
+    const STREAM: bool = false;
+
+    /// Called when the device is opened. The returned pointer becomes the
+    /// file's private data.
+    fn open(shared: &Self::Shared, file: &File) -> Result<Self::Ptr>;
+
+    /// Called when the last reference to the file is gone.
+    fn release(this: Self::Ptr, _file: &File) {
+        drop(this);
+    }
+
+    /// `read(2)` and friends.
+    fn read(
+        _this: <Self::Ptr as ForeignOwnable>::Borrowed<'_>,
+        _io: &IoContext<'_>,
+        _dest: &mut IovIterDest<'_>,
+    ) -> Result<usize> {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `write(2)` and friends.
+    fn write(
+        _this: <Self::Ptr as ForeignOwnable>::Borrowed<'_>,
+        _io: &IoContext<'_>,
+        _src: &mut IovIterSource<'_>,
+    ) -> Result<usize> {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `poll(2)`, `select(2)` and `epoll(7)`: registers the file's wait queues
+    /// with `table` and returns the current readiness.
+    fn poll(
+        _this: <Self::Ptr as ForeignOwnable>::Borrowed<'_>,
+        _file: &File,
+        _table: &PollTable<'_>,
+    ) -> PollMask {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `ioctl(2)`. `arg` is usually a user pointer, see `kernel::uaccess`.
+    fn ioctl(
+        _this: <Self::Ptr as ForeignOwnable>::Borrowed<'_>,
+        _file: &File,
+        _cmd: u32,
+        _arg: usize,
+    ) -> Result<isize> {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Extra lines for `/proc/<pid>/fdinfo/<fd>`.
+    fn show_fdinfo(_this: <Self::Ptr as ForeignOwnable>::Borrowed<'_>, _m: &SeqFile, _file: &File) {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+}
+
+/// A registered misc device and the data its files share.
+///
+/// # Invariants
+///
+/// - `inner` holds a `struct miscdevice` registered with `misc_register()`,
+///   from the end of initialisation until [`PinnedDrop::drop`] deregisters
+///   it, exactly once.
+/// - `inner` is the first field of this `#[repr(C)]` struct, so a pointer to
+///   the `struct miscdevice` is also a pointer to the whole registration.
+/// - `shared` is initialised before the device is registered.
+#[repr(C)]
+#[pin_data(PinnedDrop)]
+pub(crate) struct MiscRegistration<T: MiscFile> {
+    #[pin]
+    inner: Opaque<bindings::miscdevice>,
+    shared: T::Shared,
+}
+
+// SAFETY: `misc_deregister` may run on any thread, and `T::Shared` is `Send`.
+unsafe impl<T: MiscFile> Send for MiscRegistration<T> {}
+
+// SAFETY: `&self` only gives out `&T::Shared`, which is `Sync`; the C side is
+// synchronised by `misc_mtx`.
+unsafe impl<T: MiscFile> Sync for MiscRegistration<T> {}
+
+impl<T: MiscFile> MiscRegistration<T> {
+    /// Registers a misc device whose files share `shared`.
+    pub(crate) fn register(opts: MiscOptions, shared: T::Shared) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            // Fields are initialised in this order: `shared` exists before
+            // the device node does, so no `open` can see it uninitialised.
+            shared,
+            inner <- Opaque::try_ffi_init(move |slot: *mut bindings::miscdevice| {
+                let mut raw: bindings::miscdevice = pin_init::zeroed();
+                raw.minor = bindings::MISC_DYNAMIC_MINOR as c_int;
+                raw.name = opts.name.as_char_ptr();
+                raw.fops = MiscVTable::<T>::build();
+                raw.mode = opts.mode;
+                // SAFETY: The initialiser may write to `slot`.
+                unsafe { slot.write(raw) };
+                // SAFETY: `slot` holds a valid `miscdevice` whose name and
+                // fops are `'static`. It stays pinned until `drop`, which
+                // deregisters it before the memory goes away.
+                // INVARIANT: On success the device is registered.
+                to_result(unsafe { bindings::misc_register(slot) })
+            }),
+        })
+    }
+}
+
+#[pinned_drop]
+impl<T: MiscFile> PinnedDrop for MiscRegistration<T> {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: By the type invariants the device is registered and this is
+        // the one place that deregisters it. After this no `open` can start;
+        // open files hold a module reference and their own `T::Ptr`, never a
+        // pointer into `self`.
+        unsafe { bindings::misc_deregister(self.inner.get()) };
+    }
+}
+
+/// The `file_operations` table for `T`, and the C callbacks in it.
+struct MiscVTable<T: MiscFile>(PhantomData<T>);
+
+impl<T: MiscFile> MiscVTable<T> {
+    const VTABLE: bindings::file_operations = bindings::file_operations {
+        open: Some(Self::open),
+        release: Some(Self::release),
+        read_iter: if T::HAS_READ {
+            Some(Self::read_iter)
+        } else {
+            None
+        },
+        write_iter: if T::HAS_WRITE {
+            Some(Self::write_iter)
+        } else {
+            None
+        },
+        poll: if T::HAS_POLL { Some(Self::poll) } else { None },
+        unlocked_ioctl: if T::HAS_IOCTL {
+            Some(Self::ioctl)
+        } else {
+            None
+        },
+        #[cfg(CONFIG_COMPAT)]
+        compat_ioctl: if T::HAS_IOCTL {
+            bindings::compat_ptr_ioctl
+        } else {
+            None
+        },
+        show_fdinfo: if T::HAS_SHOW_FDINFO {
+            Some(Self::show_fdinfo)
+        } else {
+            None
+        },
+        // Open files pin the module: rmmod fails while the device is open.
+        owner: this_module::<T::OwnerModule>().as_ptr(),
+        ..pin_init::zeroed()
+    };
+
+    const fn build() -> &'static bindings::file_operations {
+        &Self::VTABLE
+    }
+
+    /// Borrows the private data of a file opened through [`Self::open`].
+    ///
+    /// # Safety
+    ///
+    /// `file` must be a valid file opened by [`Self::open`] and not yet
+    /// released, for the whole of `'a`.
+    unsafe fn private<'a>(file: *mut bindings::file) -> <T::Ptr as ForeignOwnable>::Borrowed<'a> {
+        // SAFETY: The caller guarantees `file` is valid.
+        let private = unsafe { (*file).private_data };
+        // SAFETY: `open` stored a `T::Ptr` there with `into_foreign`; it is
+        // reclaimed only in `release`, which cannot run during `'a`.
+        unsafe { <T::Ptr as ForeignOwnable>::borrow(private) }
+    }
+
+    /// # Safety
+    ///
+    /// Called by `misc_open()` with a file undergoing initialisation whose
+    /// private data points at the `struct miscdevice` of a
+    /// `MiscRegistration<T>`.
+    unsafe extern "C" fn open(inode: *mut bindings::inode, raw_file: *mut bindings::file) -> c_int {
+        let ret = if T::STREAM {
+            // SAFETY: Both pointers are valid for a file being opened.
+            unsafe { bindings::stream_open(inode, raw_file) }
+        } else {
+            // SAFETY: Both pointers are valid for a file being opened.
+            unsafe { bindings::generic_file_open(inode, raw_file) }
+        };
+        if ret != 0 {
+            return ret;
+        }
+
+        // SAFETY: The open call of a file may access its private data.
+        let misc = unsafe { (*raw_file).private_data };
+        // SAFETY: `misc_open()` set the private data to the registered
+        // `struct miscdevice`, which by the type invariants is the first
+        // field of a `#[repr(C)]` `MiscRegistration<T>`. `misc_open()` holds
+        // `misc_mtx`, so `misc_deregister()` cannot free it during this call.
+        let registration = unsafe { &*misc.cast::<MiscRegistration<T>>() };
+
+        // SAFETY: The file is valid for the duration of `T::open`, and no
+        // `fdget_pos` region is active on a file that is being opened.
+        let file = unsafe { File::from_raw_file(raw_file) };
+
+        match T::open(&registration.shared, file) {
+            Ok(ptr) => {
+                // From here on every callback casts the private data to
+                // `T::Ptr`.
+                // SAFETY: The open call of a file may access its private data.
+                unsafe { (*raw_file).private_data = ptr.into_foreign() };
+                0
+            }
+            Err(err) => err.to_errno(),
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the VFS when the last reference to a file opened by
+    /// [`Self::open`] is gone.
+    unsafe extern "C" fn release(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+        // SAFETY: The release call of a file owns its private data.
+        let private = unsafe { (*file).private_data };
+        // SAFETY: `open` stored a `T::Ptr` with `into_foreign`; this is the
+        // one place that takes it back, and no other callback can run now.
+        let ptr = unsafe { <T::Ptr as ForeignOwnable>::from_foreign(private) };
+        // SAFETY: The file is valid for the duration of this call.
+        T::release(ptr, unsafe { File::from_raw_file(file) });
+        0
+    }
+
+    /// # Safety
+    ///
+    /// Called by the VFS with a valid `kiocb` for a file opened by
+    /// [`Self::open`] and a valid destination `iov_iter`.
+    unsafe extern "C" fn read_iter(
+        kiocb: *mut bindings::kiocb,
+        iter: *mut bindings::iov_iter,
+    ) -> isize {
+        // SAFETY: `kiocb` is valid for this call.
+        let io = unsafe { IoContext::from_raw(kiocb) };
+        // SAFETY: `ki_filp` of a valid kiocb is a file opened by `open`.
+        let this = unsafe { Self::private((*kiocb).ki_filp) };
+        // SAFETY: `iter` is a valid destination iterator for this call.
+        let dest = unsafe { IovIterDest::from_raw(iter) };
+        match T::read(this, &io, dest) {
+            // CAST: A read never exceeds the iterator's length, which the VFS
+            // caps at `MAX_RW_COUNT`, far below `isize::MAX`.
+            Ok(n) => n as isize,
+            Err(err) => err.to_errno() as isize,
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the VFS with a valid `kiocb` for a file opened by
+    /// [`Self::open`] and a valid source `iov_iter`.
+    unsafe extern "C" fn write_iter(
+        kiocb: *mut bindings::kiocb,
+        iter: *mut bindings::iov_iter,
+    ) -> isize {
+        // SAFETY: `kiocb` is valid for this call.
+        let io = unsafe { IoContext::from_raw(kiocb) };
+        // SAFETY: `ki_filp` of a valid kiocb is a file opened by `open`.
+        let this = unsafe { Self::private((*kiocb).ki_filp) };
+        // SAFETY: `iter` is a valid source iterator for this call.
+        let src = unsafe { IovIterSource::from_raw(iter) };
+        match T::write(this, &io, src) {
+            // CAST: As in `read_iter`.
+            Ok(n) => n as isize,
+            Err(err) => err.to_errno() as isize,
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the VFS with a valid file opened by [`Self::open`] and a
+    /// `poll_table` that is null or valid for this call.
+    unsafe extern "C" fn poll(
+        file: *mut bindings::file,
+        table: *mut bindings::poll_table_struct,
+    ) -> bindings::__poll_t {
+        // SAFETY: `file` was opened by `open` and is valid for this call.
+        let this = unsafe { Self::private(file) };
+        // SAFETY: `file` is valid for this call; `poll` does not run inside an
+        // `fdget_pos` region.
+        let f = unsafe { File::from_raw_file(file) };
+        // SAFETY: `table` is null or valid for the duration of this call.
+        let table = unsafe { PollTable::from_raw(table) };
+        T::poll(this, f, &table).bits()
+    }
+
+    /// # Safety
+    ///
+    /// Called by the VFS with a valid file opened by [`Self::open`].
+    unsafe extern "C" fn ioctl(file: *mut bindings::file, cmd: c_uint, arg: c_ulong) -> c_long {
+        // SAFETY: `file` was opened by `open` and is valid for this call.
+        let this = unsafe { Self::private(file) };
+        // SAFETY: `file` is valid for this call; ioctl does not run inside an
+        // `fdget_pos` region.
+        let f = unsafe { File::from_raw_file(file) };
+        // `c_ulong` is `usize` in the kernel's `ffi` crate.
+        match T::ioctl(this, f, cmd, arg) {
+            // CAST: ioctl results are small counts or zero.
+            Ok(ret) => ret as c_long,
+            Err(err) => err.to_errno() as c_long,
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by procfs with a valid `seq_file` and a valid file opened by
+    /// [`Self::open`].
+    unsafe extern "C" fn show_fdinfo(seq: *mut bindings::seq_file, file: *mut bindings::file) {
+        // SAFETY: `file` was opened by `open` and is valid for this call.
+        let this = unsafe { Self::private(file) };
+        // SAFETY: `file` is valid for this call, outside any `fdget_pos` region.
+        let f = unsafe { File::from_raw_file(file) };
+        // SAFETY: `seq` is valid for this call and used from this thread only.
+        let m = unsafe { SeqFile::from_raw(seq) };
+        T::show_fdinfo(this, m, f);
+    }
+}

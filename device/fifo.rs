@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The FIFO's rules: when a read or a write may proceed, how much it moves,
+//! and what it counts.
+//!
+//! Plain Rust with no kernel dependency, like [`super::ring`], so the host
+//! tests (`tests/host`) run the very code the module runs. The kernel side
+//! (`device/file.rs`) adds only locking, waiting and copying to and from
+//! userspace.
+
+use super::ring::{
+    ResizeError,
+    Ring, //
+};
+use core::ops::DerefMut;
+
+/// The smallest capacity, in bytes (`RUST_SAMPLE_MIN_CAPACITY`).
+pub(crate) const MIN_CAPACITY: usize = 4 * 1024;
+/// The largest capacity, in bytes (`RUST_SAMPLE_MAX_CAPACITY`). The bound
+/// keeps a user from making the kernel allocate without limit.
+pub(crate) const MAX_CAPACITY: usize = 16 * 1024 * 1024;
+/// The capacity when the module parameter is not given.
+pub(crate) const DEFAULT_CAPACITY: usize = 64 * 1024;
+
+/// Whether `bytes` is an acceptable capacity. Takes a `u64` because that is
+/// what userspace and the module parameter supply.
+pub(crate) fn capacity_from_user(bytes: u64) -> Option<usize> {
+    let bytes = usize::try_from(bytes).ok()?;
+    (MIN_CAPACITY..=MAX_CAPACITY)
+        .contains(&bytes)
+        .then_some(bytes)
+}
+
+/// Counters of what went through the FIFO.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Counters {
+    /// Bytes taken out by reads.
+    pub(crate) bytes_read: u64,
+    /// Bytes put in by writes.
+    pub(crate) bytes_written: u64,
+    /// Reads that returned data.
+    pub(crate) reads: u64,
+    /// Writes that stored data.
+    pub(crate) writes: u64,
+}
+
+/// What a read of `count` bytes should do now.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum ReadStep {
+    /// Take this many bytes (0 only when 0 were asked for).
+    Take(usize),
+    /// The FIFO is empty and nobody holds it for writing: end of file.
+    Eof,
+    /// The FIFO is empty but a writer may still fill it.
+    Wait,
+}
+
+/// What a write of `count` bytes should do now.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum WriteStep {
+    /// Store this many bytes (0 only when 0 were asked for).
+    Put(usize),
+    /// Not enough room yet: nothing for a full FIFO, all of it for an
+    /// atomic write.
+    Wait,
+}
+
+/// The FIFO shared by every opener of the device.
+///
+/// # Invariants
+///
+/// `readers` and `writers` count the open files with read and with write
+/// access; each `open` is matched by one `close` with the same access.
+pub(crate) struct Fifo<S> {
+    ring: Ring<S>,
+    counters: Counters,
+    readers: u32,
+    writers: u32,
+    atomic_max: usize,
+}
+
+impl<S: DerefMut<Target = [u8]>> Fifo<S> {
+    /// An empty FIFO over `storage`. Writes of at most `atomic_max` bytes are
+    /// all-or-nothing (the kernel passes `PAGE_SIZE`, as pipes do with
+    /// `PIPE_BUF`).
+    pub(crate) fn new(storage: S, atomic_max: usize) -> Self {
+        Self {
+            ring: Ring::new(storage),
+            counters: Counters::default(),
+            readers: 0,
+            writers: 0,
+            atomic_max,
+        }
+    }
+
+    /// How many bytes the FIFO holds.
+    pub(crate) fn len(&self) -> usize {
+        self.ring.len()
+    }
+
+    /// How many bytes the FIFO can hold.
+    pub(crate) fn capacity(&self) -> usize {
+        self.ring.capacity()
+    }
+
+    /// The counters.
+    pub(crate) fn counters(&self) -> Counters {
+        self.counters
+    }
+
+    /// Open files with read access.
+    pub(crate) fn readers(&self) -> u32 {
+        self.readers
+    }
+
+    /// Open files with write access.
+    pub(crate) fn writers(&self) -> u32 {
+        self.writers
+    }
+
+    /// Records an open with the given access.
+    pub(crate) fn open(&mut self, read: bool, write: bool) {
+        // INVARIANT: one more open file of each kind it has access for.
+        // OVERFLOW: there are fewer open files than `u32::MAX`
+        // (`sysctl fs.file-max` caps them far lower), but saturate anyway.
+        if read {
+            self.readers = self.readers.saturating_add(1);
+        }
+        if write {
+            self.writers = self.writers.saturating_add(1);
+        }
+    }
+
+    /// Records the close of a file opened with the given access.
+    pub(crate) fn close(&mut self, read: bool, write: bool) {
+        // INVARIANT: matched with the `open` of the same file.
+        if read {
+            self.readers = self.readers.saturating_sub(1);
+        }
+        if write {
+            self.writers = self.writers.saturating_sub(1);
+        }
+    }
+
+    /// Readable for `poll`: a read would not block, because there is data
+    /// or because it would return end of file.
+    pub(crate) fn is_readable(&self) -> bool {
+        !self.ring.is_empty() || self.writers == 0
+    }
+
+    /// Writable for `poll`: some space is free.
+    pub(crate) fn is_writable(&self) -> bool {
+        !self.ring.is_full()
+    }
+
+    /// Hung up for `poll`: no writer is left.
+    pub(crate) fn is_hung_up(&self) -> bool {
+        self.writers == 0
+    }
+
+    /// Decides what a read of `count` bytes does now.
+    pub(crate) fn read_step(&self, count: usize) -> ReadStep {
+        if count == 0 {
+            ReadStep::Take(0)
+        } else if !self.ring.is_empty() {
+            ReadStep::Take(core::cmp::min(count, self.ring.len()))
+        } else if self.writers == 0 {
+            ReadStep::Eof
+        } else {
+            ReadStep::Wait
+        }
+    }
+
+    /// Decides what a write of `count` bytes does now. A write of at most
+    /// `atomic_max` bytes waits until all of it fits, so concurrent writers
+    /// never interleave inside it; a larger one stores what fits.
+    pub(crate) fn write_step(&self, count: usize) -> WriteStep {
+        let free = self.ring.free();
+        if count == 0 {
+            WriteStep::Put(0)
+        } else if count <= self.atomic_max {
+            if free >= count {
+                WriteStep::Put(count)
+            } else {
+                WriteStep::Wait
+            }
+        } else if free > 0 {
+            WriteStep::Put(core::cmp::min(count, free))
+        } else {
+            WriteStep::Wait
+        }
+    }
+
+    /// Moves up to `n` bytes out through `copy`, oldest first. `copy` gets
+    /// each contiguous run and returns how much of it it took; a short count
+    /// (a fault in the user buffer) stops the transfer. Returns how many
+    /// bytes left the FIFO.
+    pub(crate) fn take(&mut self, n: usize, mut copy: impl FnMut(&[u8]) -> usize) -> usize {
+        let (a, b) = self.ring.readable();
+        let mut done = 0;
+        for run in [a, b] {
+            let want = core::cmp::min(run.len(), n - done);
+            if want == 0 {
+                continue;
+            }
+            let got = core::cmp::min(copy(&run[..want]), want);
+            done += got;
+            if got < want {
+                break;
+            }
+        }
+        self.ring.commit_pop(done);
+        if done > 0 {
+            // OVERFLOW: byte counts stay below 2^64 for centuries of
+            // traffic; saturate rather than wrap if they ever did not.
+            self.counters.bytes_read = self.counters.bytes_read.saturating_add(done as u64);
+            self.counters.reads = self.counters.reads.saturating_add(1);
+        }
+        done
+    }
+
+    /// Moves `n` bytes in through `copy`, which fills each contiguous run of
+    /// free space and returns how much it filled. `n` comes from
+    /// [`Fifo::write_step`], so it fits. A short count (a fault in the user
+    /// buffer) keeps what was filled, except in an atomic write, which is
+    /// then dropped whole. Returns how many bytes entered the FIFO.
+    pub(crate) fn put(&mut self, n: usize, mut copy: impl FnMut(&mut [u8]) -> usize) -> usize {
+        let (a, b) = self.ring.writable();
+        let mut done = 0;
+        for run in [a, b] {
+            let want = core::cmp::min(run.len(), n - done);
+            if want == 0 {
+                continue;
+            }
+            let got = core::cmp::min(copy(&mut run[..want]), want);
+            done += got;
+            if got < want {
+                break;
+            }
+        }
+        if done < n && n <= self.atomic_max {
+            return 0;
+        }
+        self.ring.commit_push(done);
+        if done > 0 {
+            // OVERFLOW: as in `take`.
+            self.counters.bytes_written = self.counters.bytes_written.saturating_add(done as u64);
+            self.counters.writes = self.counters.writes.saturating_add(1);
+        }
+        done
+    }
+
+    /// Drops every byte.
+    pub(crate) fn clear(&mut self) {
+        self.ring.clear();
+    }
+
+    /// Moves the contents into `storage` and returns the old storage, for the
+    /// caller to free outside its lock. On error nothing changes.
+    pub(crate) fn resize(&mut self, storage: S) -> Result<S, (ResizeError, S)> {
+        self.ring.resize(storage)
+    }
+}

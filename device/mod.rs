@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The driver: what `/dev/rust_sample` does, in safe Rust.
+//!
+//! - [`ring`] and [`fifo`]: the FIFO core, plain Rust that also builds on
+//!   the host.
+//! - [`file`]: the file operations, over `abstractions::miscdev`.
+//! - [`uapi`]: the ioctl ABI, mirrored from `include/uapi/rust_sample.h`.
+
+#![forbid(unsafe_code)]
+
+pub(crate) mod fifo;
+pub(crate) mod file;
+pub(crate) mod ring;
+mod tests;
+pub(crate) mod uapi;

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A bounded byte ring: the FIFO core.
+//!
+//! Plain Rust with no kernel dependency, so the same file builds in the module
+//! and on the host (`tests/host`). The storage is any byte slice the caller
+//! owns: `KVVec<u8>` in the kernel, `Vec<u8>` on the host. Allocation is the
+//! caller's business, so a failed allocation can never leave the ring half
+//! changed.
+
+use core::ops::DerefMut;
+
+/// A FIFO of bytes over a fixed-size storage.
+///
+/// # Invariants
+///
+/// - `head < storage.len()` whenever `storage` is not empty, and `head == 0`
+///   otherwise.
+/// - `len <= storage.len()`.
+/// - The bytes of the FIFO, oldest first, are the `len` bytes starting at
+///   `head`, wrapping at `storage.len()`.
+pub(crate) struct Ring<S> {
+    storage: S,
+    head: usize,
+    len: usize,
+}
+
+/// Why [`Ring::resize`] refused a new storage.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum ResizeError {
+    /// The FIFO holds more bytes than the new storage can take.
+    TooSmall,
+}
+
+impl<S: DerefMut<Target = [u8]>> Ring<S> {
+    /// Makes an empty ring whose capacity is the length of `storage`.
+    pub(crate) fn new(storage: S) -> Self {
+        // INVARIANT: `head == 0` and `len == 0` hold for any storage.
+        Self {
+            storage,
+            head: 0,
+            len: 0,
+        }
+    }
+
+    /// How many bytes the ring can hold.
+    pub(crate) fn capacity(&self) -> usize {
+        self.storage.len()
+    }
+
+    /// How many bytes the ring holds.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the ring holds no bytes.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// How many bytes can be pushed before the ring is full.
+    pub(crate) fn free(&self) -> usize {
+        self.capacity() - self.len
+    }
+
+    /// Whether no byte can be pushed.
+    pub(crate) fn is_full(&self) -> bool {
+        self.free() == 0
+    }
+
+    /// The bytes of the FIFO, oldest first, as at most two slices.
+    pub(crate) fn readable(&self) -> (&[u8], &[u8]) {
+        let cap = self.capacity();
+        let first = core::cmp::min(self.len, cap - self.head);
+        let (wrapped, tail) = self.storage.split_at(self.head);
+        (&tail[..first], &wrapped[..self.len - first])
+    }
+
+    /// The free space after the newest byte, in FIFO order, as at most two
+    /// slices. Bytes written there become part of the FIFO only through
+    /// [`Ring::commit_push`].
+    pub(crate) fn writable(&mut self) -> (&mut [u8], &mut [u8]) {
+        let cap = self.capacity();
+        let free = cap - self.len;
+        // The first free byte; `head + len` is at most `2 * cap`.
+        let start = if cap == 0 {
+            0
+        } else {
+            (self.head + self.len) % cap
+        };
+        let first = core::cmp::min(free, cap - start);
+        let (before, after) = self.storage.split_at_mut(start);
+        (&mut after[..first], &mut before[..free - first])
+    }
+
+    /// Drops the `n` oldest bytes, after they were copied out of
+    /// [`Ring::readable`]. `n` is clamped to the length.
+    pub(crate) fn commit_pop(&mut self, n: usize) {
+        let n = core::cmp::min(n, self.len);
+        let cap = self.capacity();
+        // INVARIANT: `n <= len`, so `len` stays in range; the new head is
+        // reduced modulo `cap`, and an emptied ring rewinds to 0.
+        self.len -= n;
+        self.head = if self.len == 0 || cap == 0 {
+            0
+        } else {
+            (self.head + n) % cap
+        };
+    }
+
+    /// Makes the first `n` bytes of [`Ring::writable`] part of the FIFO.
+    /// `n` is clamped to the free space.
+    pub(crate) fn commit_push(&mut self, n: usize) {
+        // INVARIANT: `len` grows by at most the free space.
+        self.len += core::cmp::min(n, self.free());
+    }
+
+    /// Copies bytes in and returns how many fit.
+    pub(crate) fn push(&mut self, data: &[u8]) -> usize {
+        let (a, b) = self.writable();
+        let na = core::cmp::min(a.len(), data.len());
+        a[..na].copy_from_slice(&data[..na]);
+        let nb = core::cmp::min(b.len(), data.len() - na);
+        b[..nb].copy_from_slice(&data[na..na + nb]);
+        self.commit_push(na + nb);
+        na + nb
+    }
+
+    /// Copies the oldest bytes out, removes them, and returns how many.
+    pub(crate) fn pop(&mut self, out: &mut [u8]) -> usize {
+        let (a, b) = self.readable();
+        let na = core::cmp::min(a.len(), out.len());
+        out[..na].copy_from_slice(&a[..na]);
+        let nb = core::cmp::min(b.len(), out.len() - na);
+        out[na..na + nb].copy_from_slice(&b[..nb]);
+        self.commit_pop(na + nb);
+        na + nb
+    }
+
+    /// Drops every byte.
+    pub(crate) fn clear(&mut self) {
+        // INVARIANT: an empty ring with `head == 0`.
+        self.head = 0;
+        self.len = 0;
+    }
+
+    /// Moves the contents, in order, into `storage`, which becomes the new
+    /// storage; gives the old storage back so the caller frees it outside any
+    /// lock. On error nothing changes and `storage` comes back.
+    pub(crate) fn resize(&mut self, mut storage: S) -> Result<S, (ResizeError, S)> {
+        if storage.len() < self.len {
+            return Err((ResizeError::TooSmall, storage));
+        }
+        let (a, b) = self.readable();
+        storage[..a.len()].copy_from_slice(a);
+        storage[a.len()..a.len() + b.len()].copy_from_slice(b);
+        // INVARIANT: the bytes now start at 0 and `len` fits the new storage.
+        self.head = 0;
+        Ok(core::mem::replace(&mut self.storage, storage))
+    }
+}

@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The userspace ABI, mirrored from `include/uapi/rust_sample.h`.
+//!
+//! A KUnit case checks the numbers against their C encodings, so the two
+//! cannot drift apart silently.
+
+use kernel::ioctl::{
+    _IO,
+    _IOR,
+    _IOW, //
+};
+
+/// The ioctl magic number of this device.
+pub(crate) const IOC_MAGIC: u32 = 0xB9;
+
+/// `RUST_SAMPLE_IOC_GET_STATS`.
+pub(crate) const IOC_GET_STATS: u32 = _IOR::<Stats>(IOC_MAGIC, 1);
+/// `RUST_SAMPLE_IOC_GET_CAPACITY`.
+pub(crate) const IOC_GET_CAPACITY: u32 = _IOR::<u64>(IOC_MAGIC, 2);
+/// `RUST_SAMPLE_IOC_SET_CAPACITY`.
+pub(crate) const IOC_SET_CAPACITY: u32 = _IOW::<u64>(IOC_MAGIC, 3);
+/// `RUST_SAMPLE_IOC_CLEAR`.
+pub(crate) const IOC_CLEAR: u32 = _IO(IOC_MAGIC, 4);
+
+/// `struct rust_sample_stats`.
+///
+/// Six `u64` then two `u32`: 56 bytes with no padding, so copying it out can
+/// leak no uninitialised byte. `abstractions::uapi` implements `AsBytes` for
+/// it on that ground and asserts the size at compile time.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Stats {
+    pub(crate) bytes_read: u64,
+    pub(crate) bytes_written: u64,
+    pub(crate) reads: u64,
+    pub(crate) writes: u64,
+    pub(crate) len: u64,
+    pub(crate) capacity: u64,
+    pub(crate) readers: u32,
+    pub(crate) writers: u32,
+}

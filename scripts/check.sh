@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# `make check`: the quality gates. Prints one line per gate, "ok NAME" or
+# "fail NAME WHY", and exits non-zero when any gate fails.
+#
+#   clippy           the kernel's clippy set with warnings as errors (CLIPPY=1 W=e)
+#   rustfmt          the kernel's .rustfmt.toml, on every Rust file we ship
+#   unsafe-boundary  `unsafe` only in abstractions/; lint attributes in place
+#   rust-analyzer    `make rust-analyzer` writes a usable rust-project.json
+
+. "$(dirname "$0")/lib.sh"
+
+KDIR=${KDIR:-$(kernel_build_dir)}
+ksrc=$(cd "$KDIR" && [ -e source ] && readlink -f source || pwd)
+log=$RS_ROOT/build/check
+mkdir -p "$log"
+rc=0
+
+gate() {
+	local name=$1
+	shift
+	if "$@" >"$log/$name.log" 2>&1; then
+		echo "ok $name"
+	else
+		echo "fail $name $(grep -m1 -E 'error|warning|Diff|unsafe' "$log/$name.log" | cut -c1-160) (log: $log/$name.log)"
+		rc=1
+	fi
+}
+
+clippy() {
+	"$RS_ROOT/scripts/check-kdir.sh" "$KDIR" || return 1
+	# Kbuild rebuilds when the command line changes, so CLIPPY=1 really runs.
+	# W=e turns every warning, clippy's included, into an error.
+	make -C "$KDIR" M="$RS_ROOT" LLVM="$RS_LLVM" CLIPPY=1 W=e modules || return 1
+}
+
+rust_files() {
+	(cd "$RS_ROOT" && git ls-files -co --exclude-standard -- '*.rs' 2>/dev/null ||
+		find . -name '*.rs' -not -path './build/*' -printf '%P\n')
+}
+
+rustfmt_check() {
+	cd "$RS_ROOT"
+	rust_files | xargs rustfmt --edition 2021 --check --config-path "$ksrc/.rustfmt.toml"
+}
+
+# `unsafe` is allowed only under abstractions/. Elsewhere the only mentions
+# allowed are the lint attributes that forbid it, and comments.
+unsafe_boundary() {
+	cd "$RS_ROOT"
+	local bad
+	bad=$(rust_files | grep -v '^abstractions/' | xargs grep -nE '\bunsafe\b' |
+		grep -vE '^[^:]+:[0-9]+:\s*(//|#!?\[(forbid|deny|expect)\(unsafe_code\)\])' || true)
+	if [ -n "$bad" ]; then
+		echo "unsafe outside abstractions/:"
+		echo "$bad"
+		return 1
+	fi
+	grep -qx '#!\[deny(unsafe_code)\]' rust_sample.rs ||
+		{ echo "unsafe: rust_sample.rs lacks #![deny(unsafe_code)]"; return 1; }
+	# forbid (not deny) so no inner attribute can allow it again; it covers
+	# every submodule of device/.
+	grep -qx '#!\[forbid(unsafe_code)\]' device/mod.rs ||
+		{ echo "unsafe: device/mod.rs lacks #![forbid(unsafe_code)]"; return 1; }
+}
+
+rust_analyzer() {
+	rm -f "$RS_ROOT/rust-project.json"
+	make -C "$KDIR" M="$RS_ROOT" LLVM="$RS_LLVM" rust-analyzer || return 1
+	python3 - "$RS_ROOT/rust-project.json" <<'PY'
+import json, sys
+crates = json.load(open(sys.argv[1]))["crates"]
+roots = [c["root_module"] for c in crates]
+assert any(r == "rust_sample.rs" or r.endswith("/rust_sample.rs") for r in roots), "rust_sample.rs is not a crate root"
+assert not any("/abstractions/" in r or "/device/" in r for r in roots), "a module file was taken for a crate root"
+PY
+}
+
+gate clippy clippy
+gate rustfmt rustfmt_check
+gate unsafe-boundary unsafe_boundary
+gate rust-analyzer rust_analyzer
+exit $rc

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# initramfs.sh OUT.cpio STAGE_DIR
+#
+# Packs the test initramfs with the kernel's own usr/gen_init_cpio from the
+# committed description tests/vm/initramfs.list. STAGE_DIR holds the built
+# module and test programs.
+
+. "$(dirname "$0")/lib.sh"
+
+out=$1
+stage=$2
+kdir=${KDIR:-$(kernel_build_dir)}
+
+gen=$kdir/usr/gen_init_cpio
+if [ ! -x "$gen" ]; then
+	# A user's kernel built without it: build it the way usr/Makefile does.
+	gen=$RS_ROOT/build/gen_init_cpio
+	cc -O2 -o "$gen" "$(kernel_src_dir)/usr/gen_init_cpio.c"
+fi
+
+# busybox-static's binary; the dynamic busybox package conflicts with it.
+busybox=/bin/busybox
+dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'install ok installed' ||
+	die "busybox-static is not installed; run 'make kernel' or: apt-get install busybox-static"
+
+mkdir -p "$(dirname "$out")"
+RS_BUSYBOX=$busybox RS_TESTS=$RS_ROOT/tests/vm RS_STAGE=$stage \
+	"$gen" "$RS_ROOT/tests/vm/initramfs.list" >"$out.tmp"
+mv "$out.tmp" "$out"

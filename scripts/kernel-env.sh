@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# kernel-env.sh kdir|ksrc|key
+#
+# Prints where the provisioned kernel for KVER/FLAVOUR lives, without
+# building anything. The Makefile uses it for its KDIR default.
+
+. "$(dirname "$0")/lib.sh"
+
+case "${1:-}" in
+kdir) kernel_build_dir ;;
+ksrc) kernel_src_dir ;;
+key) kernel_key ;;
+*) die "usage: kernel-env.sh kdir|ksrc|key" ;;
+esac

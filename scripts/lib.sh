@@ -1,0 +1,85 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Shared settings for the rust_sample scripts. Sourced, never executed.
+#
+# Everything that is downloaded or built lives in one cache directory,
+# outside the repository:
+#
+#   RUST_SAMPLE_CACHE   default: ${XDG_CACHE_HOME:-$HOME/.cache}/rust_sample
+#
+# The test kernel is keyed by kernel version, a hash of the config fragment
+# and `rustc --version`, so a change to any of them builds a new tree next to
+# the old one instead of reusing a stale one.
+
+set -euo pipefail
+
+RS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+RS_CACHE=${RUST_SAMPLE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rust_sample}
+
+# The kernel series the project supports, and the Debian package that
+# carries each one's source (pinned, so every machine builds the same tree).
+RS_KVER=${KVER:-7.3}
+case "$RS_KVER" in
+7.3) RS_KSRC_PKG=linux-source-7.3 RS_KSRC_PKGVER=7.3.4-1~bpo13+1 ;;
+*)
+	echo "error: unsupported KVER=$RS_KVER; this project supports Linux 7.3." >&2
+	exit 1
+	;;
+esac
+
+# The kernel flavour. Only "test" exists so far; the name is part of the
+# cache key so that other flavours can sit next to it.
+RS_FLAVOUR=test
+
+RS_LLVM=${LLVM:--19}
+
+msg() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Runs a command as root: directly when we are root, through sudo otherwise,
+# and when neither works, prints the exact command and stops.
+as_root() {
+	if [ "$(id -u)" -eq 0 ]; then
+		"$@"
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+		sudo "$@"
+	else
+		die "root is needed; run this and try again: sudo $*"
+	fi
+}
+
+# `rustc --version` of the toolchain that builds the module; the kernel and
+# the Rust library source must match it exactly.
+rustc_version() { rustc --version; }
+
+# "1.95.0" from "rustc 1.95.0 (59807616e 2026-04-14)".
+rustc_semver() { rustc_version | awk '{ print $2 }'; }
+
+fragment_files() {
+	echo "$RS_ROOT/scripts/config/$RS_FLAVOUR.config"
+}
+
+# The cache key of one kernel build.
+kernel_key() {
+	local h
+	h=$(cat $(fragment_files) | sha256sum | cut -c1-12)
+	local r
+	r=$(rustc_version | sha256sum | cut -c1-8)
+	echo "$RS_KVER-$RS_FLAVOUR-$h-$r"
+}
+
+# Where the kernel source tree lives: a user's own (KERNEL_SRC) or the
+# unpacked Debian source.
+kernel_src_dir() {
+	if [ -n "${KERNEL_SRC:-}" ]; then
+		echo "$KERNEL_SRC"
+	else
+		echo "$RS_CACHE/src/linux-$RS_KSRC_PKGVER"
+	fi
+}
+
+kernel_build_dir() { echo "$RS_CACHE/build/linux-$(kernel_key)"; }
+
+rust_lib_src_dir() { echo "$RS_CACHE/rust-src/$(rustc_semver)/usr/src/rustc-$(rustc_semver)/library"; }
+
+export PATH="$HOME/.cargo/bin:$PATH"

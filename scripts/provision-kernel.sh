@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Provisions a Rust-enabled test kernel: host tools, the Rust library source
+# that matches rustc, the kernel source, the configuration and the build
+# (bzImage and modules, so Module.symvers exists for out-of-tree modules).
+#
+# Idempotent: when the build for the current key (kernel version, config
+# fragment hash, rustc version) is complete, it returns in seconds.
+#
+# Environment: KVER (7.3), KERNEL_SRC (use this source
+# tree instead of Debian's), RUST_SAMPLE_CACHE, LLVM (-19).
+
+. "$(dirname "$0")/lib.sh"
+
+build=$(kernel_build_dir)
+if [ -f "$build/.rust_sample-complete" ]; then
+	exit 0
+fi
+
+"$RS_ROOT/scripts/provision-host.sh"
+
+# --- The Rust library source matching `rustc --version` exactly. ---
+rust_lib_src=
+sysroot_src="$(rustc --print sysroot)/lib/rustlib/src/rust/library"
+debian_src=$(rust_lib_src_dir)
+if [ -d "$sysroot_src/core" ]; then
+	rust_lib_src=$sysroot_src
+elif [ -d "$debian_src/core" ]; then
+	rust_lib_src=$debian_src
+else
+	msg "trying 'rustup component add rust-src' (15 s at most)"
+	if command -v rustup >/dev/null 2>&1 &&
+		timeout 15 rustup component add rust-src >/dev/null 2>&1 &&
+		[ -d "$sysroot_src/core" ]; then
+		rust_lib_src=$sysroot_src
+	else
+		msg "rustup could not fetch rust-src; using Debian's rust-src $(rustc_semver)"
+		"$RS_ROOT/scripts/debian-fetch.sh" rust-src "$(rustc_semver)+dfsg*" \
+			"$RS_CACHE/rust-src/$(rustc_semver)"
+		rust_lib_src=$debian_src
+	fi
+fi
+[ -d "$rust_lib_src/core" ] || die "no Rust library source for $(rustc_version) at $rust_lib_src"
+
+# --- The kernel source. ---
+src=$(kernel_src_dir)
+if [ -n "${KERNEL_SRC:-}" ]; then
+	[ -f "$src/Makefile" ] && [ -d "$src/rust" ] ||
+		die "KERNEL_SRC=$src is not a Linux source tree with Rust support"
+elif [ ! -f "$src/.rust_sample-unpacked" ]; then
+	deb_dir=$RS_CACHE/deb/$RS_KSRC_PKG-$RS_KSRC_PKGVER
+	"$RS_ROOT/scripts/debian-fetch.sh" "$RS_KSRC_PKG" "$RS_KSRC_PKGVER" "$deb_dir"
+	msg "unpacking $RS_KSRC_PKG $RS_KSRC_PKGVER"
+	rm -rf "$src"
+	mkdir -p "$src"
+	tar -xf "$deb_dir/usr/src/$RS_KSRC_PKG.tar.xz" -C "$src" --strip-components=1
+	touch "$src/.rust_sample-unpacked"
+fi
+
+# --- Configuration. ---
+kmake() {
+	make -C "$src" O="$build" ARCH=x86_64 LLVM="$RS_LLVM" \
+		RUST_LIB_SRC="$rust_lib_src" "$@"
+}
+
+mkdir -p "$build"
+echo "$rust_lib_src" >"$build/.rust_sample-rust-lib-src"
+
+if ! kmake rustavailable >"$build/rustavailable.log" 2>&1; then
+	cat "$build/rustavailable.log" >&2
+	die "the toolchain cannot build Rust for this kernel (see above)"
+fi
+
+msg "configuring $(kernel_key): tinyconfig + $(fragment_files | xargs -n1 basename | tr '\n' ' ')"
+kmake -s tinyconfig >/dev/null
+# shellcheck disable=SC2046
+(cd "$build" && "$src/scripts/kconfig/merge_config.sh" -m -O "$build" .config $(fragment_files) >/dev/null)
+kmake -s olddefconfig >/dev/null
+
+# Kconfig silently drops options whose dependencies are unmet: name each one.
+dropped=()
+while IFS= read -r line; do
+	case "$line" in
+	CONFIG_*=*)
+		grep -qxF "$line" "$build/.config" || dropped+=("$line (got: $(grep -E "^(# )?${line%%=*}[= ]" "$build/.config" || echo unset))")
+		;;
+	"# CONFIG_"*" is not set")
+		opt=${line#\# }
+		opt=${opt%% *}
+		if grep -qE "^$opt=[ym]" "$build/.config"; then
+			dropped+=("$line (got: $(grep -E "^$opt=" "$build/.config"))")
+		fi
+		;;
+	esac
+done < <(cat $(fragment_files))
+if [ ${#dropped[@]} -gt 0 ]; then
+	printf 'error: Kconfig did not keep these options:\n' >&2
+	printf '  %s\n' "${dropped[@]}" >&2
+	exit 1
+fi
+
+# --- Build. ---
+msg "building the $RS_FLAVOUR kernel $RS_KVER ($(nproc) jobs; about 6 minutes on 2 cores)"
+start=$(date +%s)
+if ! kmake -j"$(nproc)" bzImage modules >"$build/build.log" 2>&1; then
+	tail -n 40 "$build/build.log" >&2
+	die "the kernel build failed; full log: $build/build.log"
+fi
+msg "kernel built in $(($(date +%s) - start)) s: $build"
+touch "$build/.rust_sample-complete"

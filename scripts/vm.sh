@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# vm.sh --mode MODE --initrd CPIO --out DIR [--kernel BZIMAGE] [--timeout S]
+#       [--icount SHIFT] [--append ARGS]
+#
+# Boots the test kernel under QEMU with a hard timeout and turns the guest's
+# result into this script's exit status:
+#
+#   the guest's own status   it printed "RS-EXIT <n>" on its result port
+#   124                      the guest did not finish in time
+#   125                      the guest stopped without a result (crash, panic)
+#   126                      the console shows a kernel splat
+#
+# The guest's init runs tests/vm/guest.sh MODE. Its console (ttyS0) goes to
+# DIR/console.log, and its result port (ttyS1) to DIR/results.log.
+
+. "$(dirname "$0")/lib.sh"
+
+mode= initrd= out= timeout_s=120 icount= append=
+kernel="${KDIR:-$(kernel_build_dir)}/arch/x86/boot/bzImage"
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--mode) mode=$2; shift 2 ;;
+	--initrd) initrd=$2; shift 2 ;;
+	--out) out=$2; shift 2 ;;
+	--kernel) kernel=$2; shift 2 ;;
+	--timeout) timeout_s=$2; shift 2 ;;
+	--icount) icount=$2; shift 2 ;;
+	--append) append=$2; shift 2 ;;
+	*) die "vm.sh: unknown argument $1" ;;
+	esac
+done
+[ -n "$mode" ] && [ -n "$initrd" ] && [ -n "$out" ] || die "usage: vm.sh --mode MODE --initrd CPIO --out DIR"
+[ -f "$kernel" ] || die "no kernel image at $kernel; run 'make kernel'"
+
+# KVM only where it really works: /dev/kvm can exist on a CPU without
+# virtualisation extensions, and a KVM guest then hangs at "Booting from ROM".
+accel=(-accel tcg -cpu max)
+if [ -z "$icount" ] && grep -qwE 'vmx|svm' /proc/cpuinfo && [ -w /dev/kvm ]; then
+	accel=(-accel kvm -cpu host)
+fi
+if [ -n "$icount" ]; then
+	accel=(-accel tcg -cpu max -icount "shift=$icount,sleep=off")
+fi
+
+mem=512M
+
+mkdir -p "$out"
+console=$out/console.log
+results=$out/results.log
+rm -f "$console" "$results"
+
+set +e
+timeout -k 5 "$timeout_s" qemu-system-x86_64 \
+	-M pc "${accel[@]}" -smp 2 -m "$mem" \
+	-nodefaults -no-reboot -display none -monitor none \
+	-kernel "$kernel" -initrd "$initrd" \
+	-append "console=ttyS0 panic=-1 reboot=t rs.mode=$mode $append" \
+	-serial "file:$console" -serial "file:$results" \
+	</dev/null >"$out/qemu.log" 2>&1
+qemu_rc=$?
+set -e
+
+if [ "$qemu_rc" -eq 124 ] || [ "$qemu_rc" -eq 137 ]; then
+	printf 'error: the guest did not finish within %s s (mode %s); console log: %s\n' \
+		"$timeout_s" "$mode" "$console" >&2
+	exit 124
+fi
+if [ "$qemu_rc" -ne 0 ]; then
+	printf 'error: QEMU failed (exit %s): %s\n' "$qemu_rc" "$(head -c 500 "$out/qemu.log")" >&2
+	exit 125
+fi
+
+# Any of these on the console is a failure, whatever the guest reported.
+# The out-of-tree and TEST taint messages are expected and match none of them.
+splat_re='(Oops|BUG:|kernel BUG|WARNING:|Kernel panic|panicked at|KASAN|UBSAN|'
+splat_re+='possible (circular|recursive) locking|inconsistent lock state|lockdep|'
+splat_re+='sleeping function called from invalid context|blocked for more than|'
+splat_re+='rcu_.*stall|RCU stall|refcount_t:|kmemleak|unreferenced object|'
+splat_re+='general protection fault|stack-protector|Call Trace:)'
+if splat=$(grep -nE "$splat_re" "$console" | grep -vE 'kmemleak: Kernel memory leak detector initialized|kmemleak: Automatic memory scanning thread' | head -n 20) && [ -n "$splat" ]; then
+	printf 'error: the kernel reported a problem (mode %s):\n' "$mode" >&2
+	printf '%s\n' "$splat" | sed 's/^/    /' >&2
+	printf 'console log: %s\n' "$console" >&2
+	exit 126
+fi
+
+status=$(sed -n 's/^RS-EXIT \([0-9]*\).*/\1/p' "$results" 2>/dev/null | tail -n1 | tr -d '\r')
+if [ -z "$status" ]; then
+	printf 'error: the guest stopped without reporting a result (mode %s); console log: %s\n' \
+		"$mode" "$console" >&2
+	tail -n 15 "$console" | sed 's/^/    /' >&2
+	exit 125
+fi
+exit "$status"
