@@ -12,9 +12,7 @@ out=$RS_ROOT/build/run
 mkdir -p "$out/stage"
 
 msg "building rust_sample.ko against $KDIR"
-make -s -C "$RS_ROOT" KDIR="$KDIR" modules >"$out/build.log" 2>&1 ||
-	{ cat "$out/build.log" >&2; die "the module did not build"; }
-cp "$RS_ROOT/rust_sample.ko" "$out/stage/"
+"$RS_ROOT/scripts/stage.sh" "$out/stage"
 "$RS_ROOT/scripts/initramfs.sh" "$out/initramfs.cpio" "$out/stage"
 
 msg "booting Linux $(make -s -C "$KDIR" kernelversion) in QEMU"

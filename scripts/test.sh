@@ -39,12 +39,30 @@ phase() {
 phase_end() { msg "  ($(($(date +%s) - phase_start)) s)"; }
 
 # --- Build. ---
-phase "building rust_sample.ko against $KDIR"
-if make -s -C "$RS_ROOT" KDIR="$KDIR" modules >"$out/build.log" 2>&1; then
+phase "building rust_sample.ko against $KDIR and the test programs"
+stage=$out/stage
+if "$RS_ROOT/scripts/stage.sh" "$stage"; then
 	record ok build
 else
-	cat "$out/build.log" >&2
-	record fail build "the module did not build"
+	record fail build "the module or the test programs did not build"
+fi
+phase_end
+
+# --- The FIFO core on the host. ---
+phase "host tests (cargo test in tests/host)"
+if (cd "$RS_ROOT/tests" && CARGO_TARGET_DIR=$RS_ROOT/build/cargo \
+	cargo test --locked -p rust_sample_host) >"$out/host.log" 2>&1; then
+	:
+fi
+# Count what cargo reports; a crash before any summary is one failure.
+host_summaries=$(grep -E '^test result: ' "$out/host.log" || true)
+if [ -z "$host_summaries" ]; then
+	record fail host "cargo test produced no result; see $out/host.log"
+else
+	while read -r _ _ _ p _ f _; do
+		for _ in $(seq 1 "${p%;}"); do record ok host; done
+		for _ in $(seq 1 "${f%;}"); do record fail host "a host test failed; see $out/host.log"; done
+	done <<<"$host_summaries"
 fi
 phase_end
 
@@ -56,11 +74,8 @@ done < <("$RS_ROOT/scripts/check.sh" --tap 2>"$out/check.log" || true)
 phase_end
 
 # --- The VM. ---
-if [ -f "$RS_ROOT/rust_sample.ko" ]; then
+if [ -f "$stage/rust_sample.ko" ] && [ -f "$stage/rs-devtest" ]; then
 	phase "booting the test VM"
-	stage=$out/stage
-	mkdir -p "$stage"
-	cp "$RS_ROOT/rust_sample.ko" "$stage/"
 	"$RS_ROOT/scripts/initramfs.sh" "$out/initramfs.cpio" "$stage"
 	set +e
 	"$RS_ROOT/scripts/vm.sh" --mode test --initrd "$out/initramfs.cpio" --out "$out/vm" \

@@ -22,13 +22,78 @@ node_gone() {
 	[ ! -e "$DEV" ] || { echo "$DEV still exists"; return 1; }
 }
 
+node_mode_is_0666() {
+	mode=$(stat -c '%a' "$DEV")
+	[ "$mode" = 666 ] || { echo "$DEV has mode $mode, not 666"; return 1; }
+}
+
+echo_cat_roundtrip() {
+	echo hello >"$DEV"
+	got=$(cat "$DEV")
+	[ "$got" = hello ] || { echo "cat gave '$got'"; return 1; }
+}
+
+rmmod_fails_while_open() {
+	exec 4<>"$DEV"
+	if rmmod rust_sample 2>/dev/null; then
+		echo "rmmod succeeded with the device open"
+		return 1
+	fi
+	exec 4>&-
+	rmmod rust_sample || { echo "rmmod failed after close"; return 1; }
+	insmod "$MOD"
+}
+
+# capacity_refused VALUE: insmod fails with EINVAL, says why in one line and
+# leaves nothing registered.
+capacity_refused() {
+	out=$(rs-devtest --load "$MOD" "capacity=$1") && { echo "loading with capacity=$1 succeeded"; rmmod rust_sample; return 1; }
+	[ "$out" = EINVAL ] || { echo "loading failed with $out, want EINVAL"; return 1; }
+	n=$(dmesg | grep -c "capacity=$1 is out of bounds")
+	[ "$n" = 1 ] || { echo "$n log lines for capacity=$1, want 1"; return 1; }
+	[ ! -e "$DEV" ] || { echo "$DEV exists after a refused load"; return 1; }
+	[ ! -d /sys/module/rust_sample ] || { echo "the module stayed loaded"; return 1; }
+}
+
+# capacity_accepted VALUE: insmod works and the FIFO has that capacity.
+capacity_accepted() {
+	insmod "$MOD" capacity="$1" || return 1
+	grep -q "^capacity:	$1\$" /sys/kernel/debug/rust_sample/stats || {
+		echo "capacity is not $1:"; cat /sys/kernel/debug/rust_sample/stats; rmmod rust_sample; return 1; }
+	rmmod rust_sample
+}
+
+load_cycles() {
+	i=0
+	while [ $i -lt "$1" ]; do
+		insmod "$MOD" || { echo "insmod failed at cycle $i"; return 1; }
+		[ -c "$DEV" ] || { echo "no $DEV at cycle $i"; return 1; }
+		rmmod rust_sample || { echo "rmmod failed at cycle $i"; return 1; }
+		i=$((i + 1))
+	done
+	[ ! -e "$DEV" ] || { echo "$DEV left behind"; return 1; }
+}
+
 case "$1" in
 test)
 	check module-loads insmod "$MOD"
 	check device-node-is-misc-chardev is_misc_chardev
+	check device-node-mode-0666 node_mode_is_0666
+	check echo-cat-roundtrip echo_cat_roundtrip
+	# The userspace suite writes its own result lines.
+	rs-devtest "$DEV" 65536 >&3 || RS_FAILED=1
+	check rmmod-fails-while-open rmmod_fails_while_open
 	check module-unloads rmmod rust_sample
 	check device-node-removed node_gone
+	# The KUnit suites ran at the first insmod; keep later loads quiet.
 	dump_dmesg
+	echo -n "-" >/sys/module/kunit/parameters/filter_glob 2>/dev/null || true
+	check capacity-param-too-small-refused capacity_refused 4095
+	check capacity-param-too-large-refused capacity_refused 16777217
+	check capacity-param-zero-refused capacity_refused 0
+	check capacity-param-min-accepted capacity_accepted 4096
+	check capacity-param-max-accepted capacity_accepted 16777216
+	check insmod-rmmod-100-cycles load_cycles 100
 	;;
 run)
 	# The tour's output goes to the result port, for `make run` to show.

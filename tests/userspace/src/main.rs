@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! rs-devtest: the device test suite, run inside the test VM as root.
+//!
+//! Usage: `rs-devtest DEVICE DEFAULT_CAPACITY`. Prints one line per test,
+//! `RS-TEST ok NAME` or `RS-TEST not ok NAME: WHY`, and exits non-zero if
+//! any failed. The device path is a parameter so that another driver with
+//! the same ABI can run the same suite.
+
+mod sys;
+mod tests;
+
+use std::time::Instant;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() == 4 && args[1] == "--load" {
+        std::process::exit(load(&args[2], &args[3]));
+    }
+    if args.len() != 3 {
+        eprintln!("usage: rs-devtest DEVICE DEFAULT_CAPACITY");
+        std::process::exit(2);
+    }
+    let dev = args[1].clone();
+    let Ok(default_capacity) = args[2].parse::<u64>() else {
+        eprintln!("rs-devtest: DEFAULT_CAPACITY must be a number");
+        std::process::exit(2);
+    };
+    let ctx = tests::Ctx {
+        dev,
+        default_capacity,
+    };
+    let mut failed = 0;
+    for (name, test) in tests::ALL {
+        let start = Instant::now();
+        let res = tests::reset(&ctx).and_then(|()| test(&ctx));
+        let ms = start.elapsed().as_millis();
+        match res {
+            Ok(()) => println!("RS-TEST ok {name}"),
+            Err(why) => {
+                failed += 1;
+                println!("RS-TEST not ok {name}: {why}");
+            }
+        }
+        eprintln!("rs-devtest: {name}: {ms} ms");
+    }
+    std::process::exit(if failed == 0 { 0 } else { 1 });
+}
+
+/// `rs-devtest --load MODULE PARAMS`: one `finit_module(2)` call, no retry.
+/// busybox's insmod falls back to `init_module(2)` after a failure, which
+/// loads the module twice; the parameter tests need exactly one attempt.
+/// Prints the errno name on failure and exits 1.
+fn load(path: &str, params: &str) -> i32 {
+    let Ok(file) = std::fs::File::open(path) else {
+        eprintln!("rs-devtest: cannot open {path}");
+        return 1;
+    };
+    let Ok(params) = std::ffi::CString::new(params) else {
+        return 2;
+    };
+    use std::os::fd::AsRawFd;
+    // SAFETY: a valid descriptor and a valid C string.
+    let r = unsafe { libc::syscall(libc::SYS_finit_module, file.as_raw_fd(), params.as_ptr(), 0) };
+    if r == 0 {
+        0
+    } else {
+        println!("{}", sys::err_name(sys::errno()));
+        1
+    }
+}

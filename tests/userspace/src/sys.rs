@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Thin, checked wrappers over the system calls the tests use, and the ABI
+//! of `include/uapi/rust_sample.h`.
+
+use std::ffi::CString;
+use std::io;
+use std::os::fd::RawFd;
+
+/// `struct rust_sample_stats`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub bytes_read: u64,
+    pub bytes_written: u64,
+    pub reads: u64,
+    pub writes: u64,
+    pub len: u64,
+    pub capacity: u64,
+    pub readers: u32,
+    pub writers: u32,
+}
+
+const MAGIC: u64 = 0xB9;
+const fn ioc(dir: u64, nr: u64, size: u64) -> u64 {
+    (dir << 30) | (size << 16) | (MAGIC << 8) | nr
+}
+pub const GET_STATS: u64 = ioc(2, 1, std::mem::size_of::<Stats>() as u64);
+pub const GET_CAPACITY: u64 = ioc(2, 2, 8);
+pub const SET_CAPACITY: u64 = ioc(1, 3, 8);
+pub const CLEAR: u64 = ioc(0, 4, 0);
+
+pub type Res<T> = Result<T, String>;
+
+/// The errno of the last failed call.
+pub fn errno() -> i32 {
+    io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+pub fn err_name(e: i32) -> String {
+    match e {
+        libc::EAGAIN => "EAGAIN".into(),
+        libc::EINTR => "EINTR".into(),
+        libc::ESPIPE => "ESPIPE".into(),
+        libc::EPERM => "EPERM".into(),
+        libc::EFAULT => "EFAULT".into(),
+        libc::ENOTTY => "ENOTTY".into(),
+        libc::EINVAL => "EINVAL".into(),
+        libc::EBUSY => "EBUSY".into(),
+        libc::ENOMEM => "ENOMEM".into(),
+        e => format!("errno {e}"),
+    }
+}
+
+/// An open file descriptor, closed on drop.
+pub struct Fd(pub RawFd);
+
+impl Drop for Fd {
+    fn drop(&mut self) {
+        // SAFETY: we own the descriptor.
+        unsafe { libc::close(self.0) };
+    }
+}
+
+pub fn open(path: &str, flags: i32) -> Res<Fd> {
+    let c = CString::new(path).map_err(|e| e.to_string())?;
+    // SAFETY: `c` is a valid C string.
+    let fd = unsafe { libc::open(c.as_ptr(), flags | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(format!("open({path}) failed: {}", err_name(errno())));
+    }
+    Ok(Fd(fd))
+}
+
+/// `write(2)`: the count, or the errno.
+pub fn write(fd: &Fd, data: &[u8]) -> Result<usize, i32> {
+    // SAFETY: `data` is valid for reads of its length.
+    let n = unsafe { libc::write(fd.0, data.as_ptr().cast(), data.len()) };
+    if n < 0 {
+        Err(errno())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+/// `read(2)`: the count, or the errno.
+pub fn read(fd: &Fd, buf: &mut [u8]) -> Result<usize, i32> {
+    // SAFETY: `buf` is valid for writes of its length.
+    let n = unsafe { libc::read(fd.0, buf.as_mut_ptr().cast(), buf.len()) };
+    if n < 0 {
+        Err(errno())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+/// Writes all of `data` with as many calls as it takes.
+pub fn write_all(fd: &Fd, mut data: &[u8]) -> Res<()> {
+    while !data.is_empty() {
+        match write(fd, data) {
+            Ok(0) => return Err("write returned 0".into()),
+            Ok(n) => data = &data[n..],
+            Err(libc::EINTR) => {}
+            Err(e) => return Err(format!("write failed: {}", err_name(e))),
+        }
+    }
+    Ok(())
+}
+
+/// Reads exactly `n` bytes.
+pub fn read_exact(fd: &Fd, n: usize) -> Res<Vec<u8>> {
+    let mut out = vec![0u8; n];
+    let mut at = 0;
+    while at < n {
+        match read(fd, &mut out[at..]) {
+            Ok(0) => return Err(format!("EOF after {at} of {n} bytes")),
+            Ok(k) => at += k,
+            Err(libc::EINTR) => {}
+            Err(e) => return Err(format!("read failed: {}", err_name(e))),
+        }
+    }
+    Ok(out)
+}
+
+pub fn set_nonblock(fd: &Fd, on: bool) -> Res<()> {
+    // SAFETY: plain fcntl calls on a valid descriptor.
+    unsafe {
+        let flags = libc::fcntl(fd.0, libc::F_GETFL);
+        let flags = if on {
+            flags | libc::O_NONBLOCK
+        } else {
+            flags & !libc::O_NONBLOCK
+        };
+        if libc::fcntl(fd.0, libc::F_SETFL, flags) < 0 {
+            return Err(format!("fcntl failed: {}", err_name(errno())));
+        }
+    }
+    Ok(())
+}
+
+/// `ioctl(2)` with a pointer argument: 0, or the errno.
+pub fn ioctl_ptr(fd: &Fd, cmd: u64, arg: *mut libc::c_void) -> Result<(), i32> {
+    // SAFETY: the kernel validates `arg`; the tests pass bad ones on purpose.
+    let r = unsafe { libc::ioctl(fd.0, cmd as libc::c_ulong, arg) };
+    if r < 0 {
+        Err(errno())
+    } else {
+        Ok(())
+    }
+}
+
+pub fn stats(fd: &Fd) -> Res<Stats> {
+    let mut s = Stats::default();
+    ioctl_ptr(fd, GET_STATS, (&mut s as *mut Stats).cast())
+        .map_err(|e| format!("GET_STATS failed: {}", err_name(e)))?;
+    Ok(s)
+}
+
+pub fn capacity(fd: &Fd) -> Res<u64> {
+    let mut c = 0u64;
+    ioctl_ptr(fd, GET_CAPACITY, (&mut c as *mut u64).cast())
+        .map_err(|e| format!("GET_CAPACITY failed: {}", err_name(e)))?;
+    Ok(c)
+}
+
+pub fn set_capacity(fd: &Fd, cap: u64) -> Result<(), i32> {
+    let mut c = cap;
+    ioctl_ptr(fd, SET_CAPACITY, (&mut c as *mut u64).cast()).map(|_| ())
+}
+
+pub fn clear(fd: &Fd) -> Result<(), i32> {
+    ioctl_ptr(fd, CLEAR, std::ptr::null_mut())
+}
+
+/// `poll(2)` on one descriptor: the returned events (0 on timeout).
+pub fn poll1(fd: &Fd, events: i16, timeout_ms: i32) -> Res<i16> {
+    let mut p = libc::pollfd {
+        fd: fd.0,
+        events,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    let r = unsafe { libc::poll(&mut p, 1, timeout_ms) };
+    if r < 0 {
+        return Err(format!("poll failed: {}", err_name(errno())));
+    }
+    Ok(p.revents)
+}
+
+/// Forks; the child runs `f` and exits with 0 on `Ok`, 1 on `Err`.
+pub fn fork(f: impl FnOnce() -> Res<()>) -> Res<libc::pid_t> {
+    // SAFETY: the test program is single-threaded when it forks.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err("fork failed".into());
+    }
+    if pid == 0 {
+        let code = match f() {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("child: {e}");
+                1
+            }
+        };
+        // SAFETY: leave without running the parent's destructors twice.
+        unsafe { libc::_exit(code) };
+    }
+    Ok(pid)
+}
+
+/// Waits for a child: `Ok` if it exited with 0.
+pub fn wait(pid: libc::pid_t) -> Res<()> {
+    let mut status = 0;
+    // SAFETY: `status` is a valid out-pointer.
+    if unsafe { libc::waitpid(pid, &mut status, 0) } < 0 {
+        return Err("waitpid failed".into());
+    }
+    if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
+        Ok(())
+    } else {
+        Err(format!("child {pid} failed (status {status:#x})"))
+    }
+}
+
+/// Whether a child is still running (it has not exited yet).
+pub fn still_running(pid: libc::pid_t) -> bool {
+    let mut status = 0;
+    // SAFETY: `status` is a valid out-pointer.
+    unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) == 0 }
+}
+
+pub fn sleep_ms(ms: u64) {
+    std::thread::sleep(std::time::Duration::from_millis(ms));
+}

@@ -1,0 +1,777 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! One function per semantic of `Documentation/abi.rst`. Each starts from an
+//! empty FIFO at the default capacity (see [`reset`]).
+
+use crate::sys::*;
+use libc::{
+    O_NONBLOCK,
+    O_RDONLY,
+    O_RDWR,
+    O_WRONLY, //
+};
+use std::time::{
+    Duration,
+    Instant, //
+};
+
+pub struct Ctx {
+    pub dev: String,
+    pub default_capacity: u64,
+}
+
+type Test = fn(&Ctx) -> Res<()>;
+
+pub const ALL: &[(&str, Test)] = &[
+    ("roundtrip-then-eof", roundtrip_then_eof),
+    ("partial-reads-in-order", partial_reads_in_order),
+    ("data-persists-across-reopen", data_persists_across_reopen),
+    ("eof-without-writer", eof_without_writer),
+    ("nonblock-read-empty-eagain", nonblock_read_empty_eagain),
+    ("nonblock-write-full-eagain", nonblock_write_full_eagain),
+    (
+        "fcntl-nonblock-seen-at-read-time",
+        fcntl_nonblock_seen_at_read_time,
+    ),
+    ("atomic-write-all-or-nothing", atomic_write_all_or_nothing),
+    (
+        "blocked-writer-woken-by-reader",
+        blocked_writer_woken_by_reader,
+    ),
+    (
+        "blocked-reader-woken-by-writer",
+        blocked_reader_woken_by_writer,
+    ),
+    ("poll-readiness-transitions", poll_readiness_transitions),
+    (
+        "poll-wakeup-from-other-process",
+        poll_wakeup_from_other_process,
+    ),
+    ("epoll-readiness-and-wakeup", epoll_readiness_and_wakeup),
+    (
+        "sigalrm-interrupts-read-no-loss",
+        sigalrm_interrupts_read_no_loss,
+    ),
+    ("seek-pread-pwrite-espipe", seek_pread_pwrite_espipe),
+    ("ioctl-stats-match-activity", ioctl_stats_match_activity),
+    (
+        "ioctl-stats-fully-initialised",
+        ioctl_stats_fully_initialised,
+    ),
+    ("ioctl-get-capacity", ioctl_get_capacity),
+    ("ioctl-set-capacity", ioctl_set_capacity),
+    ("ioctl-clear", ioctl_clear),
+    (
+        "ioctl-admin-eperm-unprivileged",
+        ioctl_admin_eperm_unprivileged,
+    ),
+    ("ioctl-unknown-enotty", ioctl_unknown_enotty),
+    ("ioctl-bad-pointer-efault", ioctl_bad_pointer_efault),
+    ("fdinfo-shows-stats", fdinfo_shows_stats),
+    ("debugfs-shows-stats", debugfs_shows_stats),
+    ("concurrent-4x4-checksummed", concurrent_4x4_checksummed),
+];
+
+fn expect_err<T: std::fmt::Debug>(what: &str, r: Result<T, i32>, want: i32) -> Res<()> {
+    match r {
+        Err(e) if e == want => Ok(()),
+        Err(e) => Err(format!(
+            "{what}: got {}, want {}",
+            err_name(e),
+            err_name(want)
+        )),
+        Ok(v) => Err(format!(
+            "{what}: succeeded ({v:?}), want {}",
+            err_name(want)
+        )),
+    }
+}
+
+fn check(cond: bool, what: impl FnOnce() -> String) -> Res<()> {
+    if cond {
+        Ok(())
+    } else {
+        Err(what())
+    }
+}
+
+/// Empties the FIFO and restores the default capacity.
+pub fn reset(ctx: &Ctx) -> Res<()> {
+    let fd = open(&ctx.dev, O_RDWR)?;
+    clear(&fd).map_err(|e| format!("reset: CLEAR failed: {}", err_name(e)))?;
+    set_capacity(&fd, ctx.default_capacity)
+        .map_err(|e| format!("reset: SET_CAPACITY failed: {}", err_name(e)))?;
+    let s = stats(&fd)?;
+    check(s.len == 0 && s.readers == 1 && s.writers == 1, || {
+        format!("reset: unexpected state {s:?} (another opener left behind?)")
+    })
+}
+
+fn roundtrip_then_eof(ctx: &Ctx) -> Res<()> {
+    {
+        let w = open(&ctx.dev, O_WRONLY)?;
+        write_all(&w, b"hello\n")?;
+    }
+    let r = open(&ctx.dev, O_RDONLY)?;
+    let mut buf = [0u8; 64];
+    let n = read(&r, &mut buf).map_err(err_name)?;
+    check(&buf[..n] == b"hello\n", || format!("read {:?}", &buf[..n]))?;
+    let n = read(&r, &mut buf).map_err(err_name)?;
+    check(n == 0, || {
+        format!("read after the data returned {n}, want 0 (EOF)")
+    })
+}
+
+fn partial_reads_in_order(ctx: &Ctx) -> Res<()> {
+    {
+        let w = open(&ctx.dev, O_WRONLY)?;
+        write_all(&w, b"0123456789")?;
+    }
+    let r = open(&ctx.dev, O_RDONLY)?;
+    let mut got = Vec::new();
+    for want in [3usize, 3, 100] {
+        let mut buf = vec![0u8; want];
+        let n = read(&r, &mut buf).map_err(err_name)?;
+        got.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+    }
+    check(got == ["012", "345", "6789"], || {
+        format!("reads gave {got:?}")
+    })
+}
+
+fn data_persists_across_reopen(ctx: &Ctx) -> Res<()> {
+    for part in [&b"abc"[..], b"def"] {
+        let w = open(&ctx.dev, O_WRONLY)?;
+        write_all(&w, part)?;
+    }
+    let r = open(&ctx.dev, O_RDONLY)?;
+    let got = read_exact(&r, 6)?;
+    check(got == b"abcdef", || format!("read {got:?}"))
+}
+
+fn eof_without_writer(ctx: &Ctx) -> Res<()> {
+    let r = open(&ctx.dev, O_RDONLY)?;
+    let mut buf = [0u8; 8];
+    let n = read(&r, &mut buf).map_err(err_name)?;
+    check(n == 0, || {
+        format!("read on an empty FIFO without writers returned {n}")
+    })
+}
+
+fn nonblock_read_empty_eagain(ctx: &Ctx) -> Res<()> {
+    let _w = open(&ctx.dev, O_WRONLY)?;
+    let r = open(&ctx.dev, O_RDONLY | O_NONBLOCK)?;
+    expect_err("read", read(&r, &mut [0u8; 8]), libc::EAGAIN)
+}
+
+fn fill(ctx: &Ctx, w: &Fd) -> Res<u64> {
+    let cap = capacity(w)?;
+    let chunk = vec![0x5au8; 4096];
+    let mut left = cap as usize;
+    while left > 0 {
+        let n = write(w, &chunk[..left.min(4096)]).map_err(|e| format!("fill: {}", err_name(e)))?;
+        left -= n;
+    }
+    let _ = ctx;
+    Ok(cap)
+}
+
+fn nonblock_write_full_eagain(ctx: &Ctx) -> Res<()> {
+    let w = open(&ctx.dev, O_WRONLY | O_NONBLOCK)?;
+    fill(ctx, &w)?;
+    expect_err("write to a full FIFO", write(&w, b"x"), libc::EAGAIN)
+}
+
+fn fcntl_nonblock_seen_at_read_time(ctx: &Ctx) -> Res<()> {
+    let _w = open(&ctx.dev, O_WRONLY)?;
+    let r = open(&ctx.dev, O_RDONLY)?;
+    // Opened blocking; O_NONBLOCK set afterwards must take effect at once.
+    set_nonblock(&r, true)?;
+    expect_err(
+        "read after F_SETFL O_NONBLOCK",
+        read(&r, &mut [0u8; 8]),
+        libc::EAGAIN,
+    )
+}
+
+fn atomic_write_all_or_nothing(ctx: &Ctx) -> Res<()> {
+    let w = open(&ctx.dev, O_WRONLY | O_NONBLOCK)?;
+    let cap = capacity(&w)? as usize;
+    let page = 4096;
+    write_all(&w, &vec![1u8; cap - 100])?;
+    // 200 bytes (<= PAGE_SIZE) do not fit in 100: nothing, not 100.
+    expect_err("atomic write", write(&w, &[2u8; 200]), libc::EAGAIN)?;
+    let s = stats(&w)?;
+    check(s.len as usize == cap - 100, || {
+        format!("len {} after a refused atomic write", s.len)
+    })?;
+    // A write larger than PAGE_SIZE takes what fits.
+    let n = write(&w, &vec![3u8; page + 1]).map_err(err_name)?;
+    check(n == 100, || format!("large write stored {n}, want 100"))
+}
+
+fn blocked_writer_woken_by_reader(ctx: &Ctx) -> Res<()> {
+    let w = open(&ctx.dev, O_WRONLY | O_NONBLOCK)?;
+    fill(ctx, &w)?;
+    let dev = ctx.dev.clone();
+    let child = fork(move || {
+        let w = open(&dev, O_WRONLY)?;
+        let n = write(&w, b"0123456789").map_err(err_name)?;
+        check(n == 10, || format!("child wrote {n}"))
+    })?;
+    sleep_ms(300);
+    check(still_running(child), || {
+        "the writer did not block on a full FIFO".into()
+    })?;
+    let r = open(&ctx.dev, O_RDONLY)?;
+    read_exact(&r, 100)?;
+    wait(child)
+}
+
+fn blocked_reader_woken_by_writer(ctx: &Ctx) -> Res<()> {
+    let w = open(&ctx.dev, O_WRONLY)?;
+    let dev = ctx.dev.clone();
+    let child = fork(move || {
+        let r = open(&dev, O_RDONLY)?;
+        let got = read_exact(&r, 4)?;
+        check(got == b"ping", || format!("child read {got:?}"))
+    })?;
+    sleep_ms(300);
+    check(still_running(child), || {
+        "the reader did not block on an empty FIFO".into()
+    })?;
+    write_all(&w, b"ping")?;
+    wait(child)
+}
+
+const IN: i16 = libc::POLLIN;
+const OUT: i16 = libc::POLLOUT;
+const HUP: i16 = libc::POLLHUP;
+
+fn poll_readiness_transitions(ctx: &Ctx) -> Res<()> {
+    let w = open(&ctx.dev, O_WRONLY | O_NONBLOCK)?;
+    let r = open(&ctx.dev, O_RDONLY | O_NONBLOCK)?;
+    let ev = poll1(&r, IN, 0)?;
+    check(ev & IN == 0, || {
+        format!("empty with a writer: reader revents {ev:#x}")
+    })?;
+    let ev = poll1(&w, OUT, 0)?;
+    check(ev & OUT != 0, || format!("empty: writer revents {ev:#x}"))?;
+    write_all(&w, b"x")?;
+    let ev = poll1(&r, IN, 0)?;
+    check(ev & IN != 0, || format!("one byte: reader revents {ev:#x}"))?;
+    fill_rest(&w)?;
+    let ev = poll1(&w, OUT, 0)?;
+    check(ev & OUT == 0, || format!("full: writer revents {ev:#x}"))?;
+    let mut buf = vec![0u8; 1];
+    read(&r, &mut buf).map_err(err_name)?;
+    let ev = poll1(&w, OUT, 0)?;
+    check(ev & OUT != 0, || {
+        format!("one byte free: writer revents {ev:#x}")
+    })?;
+    drop(w);
+    let mut big = vec![0u8; 1 << 20];
+    while read(&r, &mut big).map_err(err_name)? > 0 {}
+    let ev = poll1(&r, IN, 0)?;
+    check(ev & IN != 0 && ev & HUP != 0, || {
+        format!("empty without writers: reader revents {ev:#x}, want IN|HUP")
+    })
+}
+
+fn fill_rest(w: &Fd) -> Res<()> {
+    let chunk = vec![7u8; 4096];
+    loop {
+        match write(w, &chunk[..1]) {
+            Ok(_) => {}
+            Err(libc::EAGAIN) => return Ok(()),
+            Err(e) => return Err(format!("fill: {}", err_name(e))),
+        }
+        let s = stats(w)?;
+        let free = (s.capacity - s.len) as usize;
+        if free > 0 {
+            write_all(w, &vec![7u8; free])?;
+        }
+    }
+}
+
+fn poll_wakeup_from_other_process(ctx: &Ctx) -> Res<()> {
+    // Readable: another process writes while we sleep in poll.
+    let _w = open(&ctx.dev, O_WRONLY)?;
+    let r = open(&ctx.dev, O_RDONLY | O_NONBLOCK)?;
+    let dev = ctx.dev.clone();
+    let child = fork(move || {
+        let w = open(&dev, O_WRONLY)?;
+        sleep_ms(200);
+        write_all(&w, b"wake")
+    })?;
+    let start = Instant::now();
+    let ev = poll1(&r, IN, 10_000)?;
+    wait(child)?;
+    check(ev & IN != 0, || format!("poll for IN returned {ev:#x}"))?;
+    check(start.elapsed() < Duration::from_secs(9), || {
+        "poll for IN timed out".into()
+    })?;
+    read_exact(&r, 4)?;
+
+    // Writable: another process reads from a full FIFO.
+    let w = open(&ctx.dev, O_WRONLY | O_NONBLOCK)?;
+    fill(ctx, &w)?;
+    let dev = ctx.dev.clone();
+    let child = fork(move || {
+        let r = open(&dev, O_RDONLY)?;
+        sleep_ms(200);
+        read_exact(&r, 10).map(|_| ())
+    })?;
+    let ev = poll1(&w, OUT, 10_000)?;
+    wait(child)?;
+    check(ev & OUT != 0, || format!("poll for OUT returned {ev:#x}"))
+}
+
+fn epoll_readiness_and_wakeup(ctx: &Ctx) -> Res<()> {
+    let _w = open(&ctx.dev, O_WRONLY)?;
+    let r = open(&ctx.dev, O_RDONLY | O_NONBLOCK)?;
+    // SAFETY: plain epoll calls on valid descriptors and buffers.
+    let ep = Fd(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) });
+    check(ep.0 >= 0, || "epoll_create1 failed".into())?;
+    let mut ev = libc::epoll_event {
+        events: libc::EPOLLIN as u32,
+        u64: 1,
+    };
+    // SAFETY: as above.
+    let rc = unsafe { libc::epoll_ctl(ep.0, libc::EPOLL_CTL_ADD, r.0, &mut ev) };
+    check(rc == 0, || "epoll_ctl failed".into())?;
+    let wait_ev = |ms: i32| -> Res<i32> {
+        let mut out = [libc::epoll_event { events: 0, u64: 0 }; 4];
+        // SAFETY: as above.
+        let n = unsafe { libc::epoll_wait(ep.0, out.as_mut_ptr(), 4, ms) };
+        check(n >= 0, || "epoll_wait failed".into())?;
+        Ok(n)
+    };
+    let n = wait_ev(0)?;
+    check(n == 0, || format!("empty FIFO: epoll reported {n} events"))?;
+    let dev = ctx.dev.clone();
+    let child = fork(move || {
+        let w = open(&dev, O_WRONLY)?;
+        sleep_ms(200);
+        write_all(&w, b"e")
+    })?;
+    let n = wait_ev(10_000)?;
+    wait(child)?;
+    check(n == 1, || {
+        format!("after a write: epoll reported {n} events")
+    })?;
+    read_exact(&r, 1)?;
+    let n = wait_ev(0)?;
+    check(n == 0, || {
+        format!("drained again: epoll reported {n} events")
+    })
+}
+
+extern "C" fn on_alarm(_: libc::c_int) {}
+
+fn sigalrm_interrupts_read_no_loss(ctx: &Ctx) -> Res<()> {
+    let w = open(&ctx.dev, O_WRONLY)?;
+    let r = open(&ctx.dev, O_RDONLY)?;
+    // SAFETY: installing a handler that does nothing; no SA_RESTART, so the
+    // interrupted read returns EINTR.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_alarm as extern "C" fn(libc::c_int) as usize;
+        sa.sa_flags = 0;
+        libc::sigemptyset(&mut sa.sa_mask);
+        libc::sigaction(libc::SIGALRM, &sa, std::ptr::null_mut());
+        let t = libc::itimerval {
+            it_interval: libc::timeval {
+                tv_sec: 0,
+                tv_usec: 0,
+            },
+            it_value: libc::timeval {
+                tv_sec: 0,
+                tv_usec: 200_000,
+            },
+        };
+        libc::setitimer(libc::ITIMER_REAL, &t, std::ptr::null_mut());
+    }
+    let res = read(&r, &mut [0u8; 8]);
+    // SAFETY: restore the default disposition.
+    unsafe { libc::signal(libc::SIGALRM, libc::SIG_DFL) };
+    expect_err("blocking read hit by SIGALRM", res, libc::EINTR)?;
+    write_all(&w, b"kept")?;
+    let got = read_exact(&r, 4)?;
+    check(got == b"kept", || format!("after EINTR read {got:?}"))?;
+    let s = stats(&w)?;
+    check(s.len == 0, || {
+        format!("{} bytes left after reading all", s.len)
+    })
+}
+
+fn seek_pread_pwrite_espipe(ctx: &Ctx) -> Res<()> {
+    let f = open(&ctx.dev, O_RDWR)?;
+    write_all(&f, b"abc")?;
+    // SAFETY: plain calls on a valid descriptor and buffer.
+    let (seek, pread, pwrite) = unsafe {
+        let seek = libc::lseek(f.0, 0, libc::SEEK_SET);
+        let seek_errno = errno();
+        let mut buf = [0u8; 4];
+        let pr = libc::pread(f.0, buf.as_mut_ptr().cast(), 4, 0);
+        let pr_errno = errno();
+        let pw = libc::pwrite(f.0, b"zz".as_ptr().cast(), 2, 0);
+        let pw_errno = errno();
+        ((seek as isize, seek_errno), (pr, pr_errno), (pw, pw_errno))
+    };
+    for (what, (ret, e)) in [("lseek", seek), ("pread", pread), ("pwrite", pwrite)] {
+        check(ret == -1 && e == libc::ESPIPE, || {
+            format!("{what}: returned {ret}, {}", err_name(e))
+        })?;
+    }
+    let s = stats(&f)?;
+    check(s.len == 3, || {
+        format!("len {} after refused pread/pwrite, want 3", s.len)
+    })
+}
+
+fn ioctl_stats_match_activity(ctx: &Ctx) -> Res<()> {
+    let f = open(&ctx.dev, O_RDWR)?;
+    let before = stats(&f)?;
+    for n in [10usize, 20, 30] {
+        write_all(&f, &vec![b'a'; n])?;
+    }
+    let mut buf = vec![0u8; 25];
+    read(&f, &mut buf).map_err(err_name)?;
+    let mut buf = vec![0u8; 100];
+    let n = read(&f, &mut buf).map_err(err_name)?;
+    check(n == 35, || format!("second read got {n}"))?;
+    let _r = open(&ctx.dev, O_RDONLY)?;
+    let after = stats(&f)?;
+    let got = (
+        after.bytes_written - before.bytes_written,
+        after.writes - before.writes,
+        after.bytes_read - before.bytes_read,
+        after.reads - before.reads,
+        after.len,
+        after.capacity,
+        after.readers,
+        after.writers,
+    );
+    let want = (60, 3, 60, 2, 0, ctx.default_capacity, 2, 1);
+    check(got == want, || {
+        format!("stats deltas {got:?}, want {want:?}")
+    })
+}
+
+fn ioctl_stats_fully_initialised(ctx: &Ctx) -> Res<()> {
+    let f = open(&ctx.dev, O_RDWR)?;
+    write_all(&f, b"xyz")?;
+    let mut raw = [[0u8; 56]; 2];
+    for (buf, pattern) in raw.iter_mut().zip([0xAAu8, 0x55]) {
+        buf.fill(pattern);
+        ioctl_ptr(&f, GET_STATS, buf.as_mut_ptr().cast()).map_err(err_name)?;
+    }
+    // Every byte was written by the kernel: the two pattern fills agree.
+    check(raw[0] == raw[1], || {
+        format!(
+            "bytes differ between patterns: {:?} vs {:?}",
+            raw[0], raw[1]
+        )
+    })?;
+    // SAFETY: `Stats` is plain old data of exactly 56 bytes.
+    let s: Stats = unsafe { std::ptr::read_unaligned(raw[0].as_ptr().cast()) };
+    check(
+        s.len == 3 && s.capacity == ctx.default_capacity && s.readers == 1 && s.writers == 1,
+        || format!("decoded {s:?}"),
+    )
+}
+
+fn ioctl_get_capacity(ctx: &Ctx) -> Res<()> {
+    let f = open(&ctx.dev, O_RDONLY)?;
+    let c = capacity(&f)?;
+    check(c == ctx.default_capacity, || {
+        format!("capacity {c}, want {}", ctx.default_capacity)
+    })
+}
+
+fn ioctl_set_capacity(ctx: &Ctx) -> Res<()> {
+    let f = open(&ctx.dev, O_RDWR)?;
+    for bad in [0u64, 4095, 16 * 1024 * 1024 + 1, u64::MAX] {
+        expect_err(
+            &format!("SET_CAPACITY {bad}"),
+            set_capacity(&f, bad),
+            libc::EINVAL,
+        )?;
+    }
+    let data: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
+    write_all(&f, &data)?;
+    expect_err(
+        "SET_CAPACITY below len",
+        set_capacity(&f, 4096),
+        libc::EBUSY,
+    )?;
+    check(capacity(&f)? == ctx.default_capacity, || {
+        "a refused resize changed capacity".into()
+    })?;
+    set_capacity(&f, 8192).map_err(|e| format!("SET_CAPACITY 8192: {}", err_name(e)))?;
+    check(capacity(&f)? == 8192, || {
+        "capacity is not 8192 after resize".into()
+    })?;
+    set_capacity(&f, 16 * 1024 * 1024).map_err(|e| format!("SET_CAPACITY 16M: {}", err_name(e)))?;
+    let got = read_exact(&f, data.len())?;
+    check(got == data, || "contents changed across resizes".into())
+}
+
+fn ioctl_clear(ctx: &Ctx) -> Res<()> {
+    let f = open(&ctx.dev, O_RDWR)?;
+    write_all(&f, b"to be dropped")?;
+    clear(&f).map_err(err_name)?;
+    let s = stats(&f)?;
+    check(s.len == 0, || format!("len {} after CLEAR", s.len))
+}
+
+fn ioctl_admin_eperm_unprivileged(ctx: &Ctx) -> Res<()> {
+    let f = open(&ctx.dev, O_RDWR)?;
+    write_all(&f, b"keep")?;
+    let dev = ctx.dev.clone();
+    let child = fork(move || {
+        // SAFETY: dropping privileges in the child only.
+        unsafe {
+            libc::setgroups(0, std::ptr::null());
+            if libc::setgid(65534) != 0 || libc::setuid(65534) != 0 {
+                return Err("could not drop to uid 65534".into());
+            }
+        }
+        // Mode 0666: data access and reading stats need no privilege.
+        let f = open(&dev, O_RDWR)?;
+        stats(&f)?;
+        capacity(&f)?;
+        expect_err(
+            "SET_CAPACITY as uid 65534",
+            set_capacity(&f, 8192),
+            libc::EPERM,
+        )?;
+        expect_err("CLEAR as uid 65534", clear(&f), libc::EPERM)
+    })?;
+    wait(child)?;
+    let s = stats(&f)?;
+    check(s.len == 4 && s.capacity == ctx.default_capacity, || {
+        format!("a refused admin ioctl changed the state: {s:?}")
+    })
+}
+
+fn ioctl_unknown_enotty(ctx: &Ctx) -> Res<()> {
+    let f = open(&ctx.dev, O_RDWR)?;
+    let mut arg = 0u64;
+    for cmd in [
+        (0xB9u64 << 8) | 99,                        // our magic, unknown number
+        (2u64 << 30) | (8 << 16) | (0x42 << 8) | 1, // another magic
+        GET_STATS + (1 << 16),                      // right number, wrong size
+    ] {
+        expect_err(
+            &format!("ioctl {cmd:#x}"),
+            ioctl_ptr(&f, cmd, (&mut arg as *mut u64).cast()),
+            libc::ENOTTY,
+        )?;
+    }
+    Ok(())
+}
+
+fn ioctl_bad_pointer_efault(ctx: &Ctx) -> Res<()> {
+    let f = open(&ctx.dev, O_RDWR)?;
+    expect_err(
+        "GET_STATS to NULL",
+        ioctl_ptr(&f, GET_STATS, std::ptr::null_mut()),
+        libc::EFAULT,
+    )?;
+    expect_err(
+        "GET_CAPACITY to 0x10",
+        ioctl_ptr(&f, GET_CAPACITY, 0x10 as *mut _),
+        libc::EFAULT,
+    )?;
+    expect_err(
+        "SET_CAPACITY from NULL",
+        ioctl_ptr(&f, SET_CAPACITY, std::ptr::null_mut()),
+        libc::EFAULT,
+    )?;
+    expect_err(
+        "GET_STATS to a kernel address",
+        ioctl_ptr(&f, GET_STATS, 0xffff_ffff_8100_0000usize as *mut _),
+        libc::EFAULT,
+    )?;
+    check(capacity(&f)? == ctx.default_capacity, || {
+        "a failed SET_CAPACITY changed capacity".into()
+    })
+}
+
+fn fdinfo_shows_stats(ctx: &Ctx) -> Res<()> {
+    let f = open(&ctx.dev, O_RDWR)?;
+    write_all(&f, b"12345")?;
+    let text =
+        std::fs::read_to_string(format!("/proc/self/fdinfo/{}", f.0)).map_err(|e| e.to_string())?;
+    check(
+        text.contains("len:\t5\n")
+            && text.contains(&format!("capacity:\t{}\n", ctx.default_capacity)),
+        || format!("fdinfo lacks the stats: {text:?}"),
+    )?;
+    check(!text.contains("0xffff"), || {
+        format!("fdinfo shows a kernel pointer: {text:?}")
+    })
+}
+
+fn debugfs_shows_stats(ctx: &Ctx) -> Res<()> {
+    let f = open(&ctx.dev, O_RDWR)?;
+    write_all(&f, b"123")?;
+    let text = std::fs::read_to_string("/sys/kernel/debug/rust_sample/stats")
+        .map_err(|e| e.to_string())?;
+    check(
+        text.contains("len:\t3\n") && text.contains("writers:\t1\n"),
+        || format!("debugfs stats: {text:?}"),
+    )?;
+    check(!text.contains("0xffff"), || {
+        format!("debugfs shows a kernel pointer: {text:?}")
+    })
+}
+
+/// A tiny deterministic generator, so a failing run can be replayed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+const RECORD: usize = 16;
+const WRITERS: u32 = 4;
+const READERS: u32 = 4;
+const RECORDS_PER_WRITER: u32 = 25_000;
+
+fn checksum(writer: u32, seq: u32) -> u64 {
+    let x = ((writer as u64) << 32 | seq as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    x ^ (x >> 29)
+}
+
+fn record(writer: u32, seq: u32) -> [u8; RECORD] {
+    let mut r = [0u8; RECORD];
+    r[..4].copy_from_slice(&writer.to_le_bytes());
+    r[4..8].copy_from_slice(&seq.to_le_bytes());
+    r[8..].copy_from_slice(&checksum(writer, seq).to_le_bytes());
+    r
+}
+
+/// 4 writer and 4 reader processes move 100,000 checksummed records. Every
+/// write is a whole number of records and at most PAGE_SIZE, so atomic; every
+/// read asks for a whole number of records. Each record must arrive exactly
+/// once, intact, and each reader must see each writer's records in order.
+fn concurrent_4x4_checksummed(ctx: &Ctx) -> Res<()> {
+    // Held until the writers are done, so no reader sees EOF too early.
+    let guard = open(&ctx.dev, O_WRONLY)?;
+    let mut readers = Vec::new();
+    for i in 0..READERS {
+        let dev = ctx.dev.clone();
+        let guard_fd = guard.0;
+        readers.push(fork(move || {
+            // SAFETY: the child's copy of the guard descriptor.
+            unsafe { libc::close(guard_fd) };
+            let r = open(&dev, O_RDONLY)?;
+            let mut rng = Rng(0x1234_5678 + i as u64);
+            let mut out = Vec::new();
+            let mut last = vec![None::<u32>; WRITERS as usize];
+            loop {
+                let want = RECORD * (1 + rng.below(256) as usize);
+                let mut buf = vec![0u8; want];
+                let n = match read(&r, &mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(libc::EINTR) => continue,
+                    Err(e) => return Err(format!("reader {i}: {}", err_name(e))),
+                };
+                check(n % RECORD == 0, || {
+                    format!("reader {i}: read {n} bytes, not whole records")
+                })?;
+                for rec in buf[..n].chunks(RECORD) {
+                    let w = u32::from_le_bytes(rec[..4].try_into().unwrap_or_default());
+                    let seq = u32::from_le_bytes(rec[4..8].try_into().unwrap_or_default());
+                    let sum = u64::from_le_bytes(rec[8..].try_into().unwrap_or_default());
+                    check(w < WRITERS && sum == checksum(w, seq), || {
+                        format!("reader {i}: corrupt record {rec:?}")
+                    })?;
+                    let prev = last[w as usize].replace(seq);
+                    check(prev.is_none_or(|p| p < seq), || {
+                        format!("reader {i}: writer {w} out of order: {prev:?} then {seq}")
+                    })?;
+                }
+                out.extend_from_slice(&buf[..n]);
+            }
+            std::fs::write(format!("/tmp/reader-{i}"), out).map_err(|e| e.to_string())
+        })?);
+    }
+    let mut writers = Vec::new();
+    for w in 0..WRITERS {
+        let dev = ctx.dev.clone();
+        let guard_fd = guard.0;
+        writers.push(fork(move || {
+            // SAFETY: the child's copy of the guard descriptor.
+            unsafe { libc::close(guard_fd) };
+            let f = open(&dev, O_WRONLY)?;
+            let mut rng = Rng(0xabcd_ef01 + w as u64);
+            let mut seq = 0;
+            while seq < RECORDS_PER_WRITER {
+                let batch = (1 + rng.below(256) as u32).min(RECORDS_PER_WRITER - seq);
+                let mut buf = Vec::with_capacity(batch as usize * RECORD);
+                for s in seq..seq + batch {
+                    buf.extend_from_slice(&record(w, s));
+                }
+                let n = loop {
+                    match write(&f, &buf) {
+                        Err(libc::EINTR) => continue,
+                        r => break r.map_err(|e| format!("writer {w}: {}", err_name(e)))?,
+                    }
+                };
+                check(n == buf.len(), || {
+                    format!("writer {w}: atomic write of {} stored {n}", buf.len())
+                })?;
+                seq += batch;
+            }
+            Ok(())
+        })?);
+    }
+    let mut errors = Vec::new();
+    for pid in writers {
+        if let Err(e) = wait(pid) {
+            errors.push(e);
+        }
+    }
+    drop(guard);
+    for pid in readers {
+        if let Err(e) = wait(pid) {
+            errors.push(e);
+        }
+    }
+    check(errors.is_empty(), || errors.join("; "))?;
+    let mut seen = vec![vec![false; RECORDS_PER_WRITER as usize]; WRITERS as usize];
+    let mut total = 0u64;
+    for i in 0..READERS {
+        let data = std::fs::read(format!("/tmp/reader-{i}")).map_err(|e| e.to_string())?;
+        let _ = std::fs::remove_file(format!("/tmp/reader-{i}"));
+        for rec in data.chunks(RECORD) {
+            let w = u32::from_le_bytes(rec[..4].try_into().unwrap_or_default()) as usize;
+            let seq = u32::from_le_bytes(rec[4..8].try_into().unwrap_or_default()) as usize;
+            check(!seen[w][seq], || format!("record {w}/{seq} read twice"))?;
+            seen[w][seq] = true;
+            total += 1;
+        }
+    }
+    let want = (WRITERS * RECORDS_PER_WRITER) as u64;
+    check(total == want, || {
+        format!("{total} records arrived, want {want}")
+    })?;
+    eprintln!(
+        "rs-devtest: {total} records ({} bytes) verified",
+        total * RECORD as u64
+    );
+    Ok(())
+}
