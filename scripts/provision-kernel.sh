@@ -19,6 +19,8 @@ if [ -f "$build/.rust_sample-complete" ]; then
 fi
 
 "$RS_ROOT/scripts/provision-host.sh"
+command -v "${BINDGEN:-bindgen}" >/dev/null 2>&1 ||
+	die "bindgen is not installed (${BINDGEN:-bindgen} is not on PATH); install it with: cargo install --locked bindgen-cli --version 0.73.2"
 
 # --- The Rust library source matching `rustc --version` exactly. ---
 rust_lib_src=

@@ -13,6 +13,8 @@
 
 KDIR=${KDIR:-$(kernel_build_dir)}
 export KDIR
+# A KDIR that cannot work stops here, with one sentence saying why.
+"$RS_ROOT/scripts/check-kdir.sh" "$KDIR"
 ksrc=$(cd "$KDIR" && [ -e source ] && readlink -f source || pwd)
 out=$RS_ROOT/build/test
 rm -rf "$out"
