@@ -213,6 +213,7 @@ impl<S: DerefMut<Target = [u8]>> Fifo<S> {
         if done > 0 {
             // OVERFLOW: byte counts stay below 2^64 for centuries of
             // traffic; saturate rather than wrap if they ever did not.
+            // CAST: `usize` is at most 64 bits wide on Linux.
             self.counters.bytes_read = self.counters.bytes_read.saturating_add(done as u64);
             self.counters.reads = self.counters.reads.saturating_add(1);
         }
@@ -243,7 +244,7 @@ impl<S: DerefMut<Target = [u8]>> Fifo<S> {
         }
         self.ring.commit_push(done);
         if done > 0 {
-            // OVERFLOW: as in `take`.
+            // OVERFLOW, CAST: as in `take`.
             self.counters.bytes_written = self.counters.bytes_written.saturating_add(done as u64);
             self.counters.writes = self.counters.writes.saturating_add(1);
         }

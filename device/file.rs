@@ -178,12 +178,6 @@ impl Drop for SampleFile {
     }
 }
 
-/// Interrupted waits restart the system call or fail with `EINTR`, as the
-/// signal's `SA_RESTART` decides.
-fn interrupted() -> Error {
-    ERESTARTSYS
-}
-
 #[vtable]
 impl MiscFile for SampleFile {
     type Shared = Arc<SampleDevice>;
@@ -201,9 +195,9 @@ impl MiscFile for SampleFile {
             GFP_KERNEL,
         )?;
         // Count the opener only once nothing can fail: `SampleFile::drop`
-        // undoes exactly this.
+        // undoes exactly this. A new writer makes nothing readier, so there
+        // is nobody to wake.
         device.fifo.lock().open(access.read, access.write);
-        device.readable.notify_all();
         Ok(this)
     }
 
@@ -217,8 +211,11 @@ impl MiscFile for SampleFile {
                 ReadStep::Eof => return Ok(0),
                 ReadStep::Wait if io.is_nonblocking() => return Err(EAGAIN),
                 ReadStep::Wait => {
+                    // A signal ends the wait with nothing consumed. The
+                    // signal code turns ERESTARTSYS into a restart or EINTR,
+                    // as the handler's SA_RESTART decides.
                     if device.readable.wait_interruptible(&mut fifo) {
-                        return Err(interrupted());
+                        return Err(ERESTARTSYS);
                     }
                 }
             }
@@ -244,8 +241,9 @@ impl MiscFile for SampleFile {
                 WriteStep::Put(n) => break n,
                 WriteStep::Wait if io.is_nonblocking() => return Err(EAGAIN),
                 WriteStep::Wait => {
+                    // As in `read`: nothing stored, restart or EINTR.
                     if device.writable.wait_interruptible(&mut fifo) {
-                        return Err(interrupted());
+                        return Err(ERESTARTSYS);
                     }
                 }
             }

@@ -11,9 +11,10 @@ import json
 import sys
 
 
-def cases(group, prefix=""):
+def cases(group, prefix=None):
+    # The root group is the whole log ("KUnit Test Group"), not a suite.
     name = group.get("name") or ""
-    path = f"{prefix}{name}." if name and name != "main" else prefix
+    path = "" if prefix is None else f"{prefix}{name.replace(' ', '_')}."
     for case in group.get("test_cases", []):
         yield path + case["name"], case["status"]
     for sub in group.get("sub_groups", []):

@@ -52,6 +52,7 @@ pub const ALL: &[(&str, Test)] = &[
         "sigalrm-interrupts-read-no-loss",
         sigalrm_interrupts_read_no_loss,
     ),
+    ("sa-restart-restarts-read", sa_restart_restarts_read),
     ("seek-pread-pwrite-espipe", seek_pread_pwrite_espipe),
     ("ioctl-stats-match-activity", ioctl_stats_match_activity),
     (
@@ -369,15 +370,13 @@ fn epoll_readiness_and_wakeup(ctx: &Ctx) -> Res<()> {
 
 extern "C" fn on_alarm(_: libc::c_int) {}
 
-fn sigalrm_interrupts_read_no_loss(ctx: &Ctx) -> Res<()> {
-    let w = open(&ctx.dev, O_WRONLY)?;
-    let r = open(&ctx.dev, O_RDONLY)?;
-    // SAFETY: installing a handler that does nothing; no SA_RESTART, so the
-    // interrupted read returns EINTR.
+/// Arms SIGALRM in 200 ms with a handler that does nothing.
+fn arm_alarm(flags: libc::c_int) {
+    // SAFETY: installing a handler that does nothing, and a one-shot timer.
     unsafe {
         let mut sa: libc::sigaction = std::mem::zeroed();
         sa.sa_sigaction = on_alarm as extern "C" fn(libc::c_int) as usize;
-        sa.sa_flags = 0;
+        sa.sa_flags = flags;
         libc::sigemptyset(&mut sa.sa_mask);
         libc::sigaction(libc::SIGALRM, &sa, std::ptr::null_mut());
         let t = libc::itimerval {
@@ -392,9 +391,20 @@ fn sigalrm_interrupts_read_no_loss(ctx: &Ctx) -> Res<()> {
         };
         libc::setitimer(libc::ITIMER_REAL, &t, std::ptr::null_mut());
     }
-    let res = read(&r, &mut [0u8; 8]);
+}
+
+fn disarm_alarm() {
     // SAFETY: restore the default disposition.
     unsafe { libc::signal(libc::SIGALRM, libc::SIG_DFL) };
+}
+
+fn sigalrm_interrupts_read_no_loss(ctx: &Ctx) -> Res<()> {
+    let w = open(&ctx.dev, O_WRONLY)?;
+    let r = open(&ctx.dev, O_RDONLY)?;
+    // No SA_RESTART: the interrupted read returns EINTR.
+    arm_alarm(0);
+    let res = read(&r, &mut [0u8; 8]);
+    disarm_alarm();
     expect_err("blocking read hit by SIGALRM", res, libc::EINTR)?;
     write_all(&w, b"kept")?;
     let got = read_exact(&r, 4)?;
@@ -402,6 +412,30 @@ fn sigalrm_interrupts_read_no_loss(ctx: &Ctx) -> Res<()> {
     let s = stats(&w)?;
     check(s.len == 0, || {
         format!("{} bytes left after reading all", s.len)
+    })
+}
+
+fn sa_restart_restarts_read(ctx: &Ctx) -> Res<()> {
+    let _w = open(&ctx.dev, O_WRONLY)?;
+    let r = open(&ctx.dev, O_RDONLY)?;
+    let dev = ctx.dev.clone();
+    let child = fork(move || {
+        let w = open(&dev, O_WRONLY)?;
+        sleep_ms(500);
+        write_all(&w, b"late")
+    })?;
+    // With SA_RESTART the signal at 200 ms restarts the read, which then
+    // returns the child's data at 500 ms.
+    arm_alarm(libc::SA_RESTART);
+    let start = Instant::now();
+    let res = read(&r, &mut [0u8; 8]);
+    disarm_alarm();
+    wait(child)?;
+    check(res == Ok(4), || {
+        format!("restarted read returned {res:?}, want Ok(4)")
+    })?;
+    check(start.elapsed() >= Duration::from_millis(400), || {
+        "the read did not wait for the data".into()
     })
 }
 
