@@ -3,7 +3,8 @@
 # The two commands a newcomer needs:
 #
 #   make run     provision, build, boot a test VM, show the device working
-#   make test    every check and test, ending in "N passed, M failed"
+#   make test    every check and test on Linux 7.3 and 7.2, ending in
+#                "N passed, M failed" (KVER=7.2 for one kernel only)
 #
 # And the pieces they are made of:
 #
@@ -14,7 +15,8 @@
 #
 # Variables: KDIR (a Rust-enabled kernel build; defaults to the provisioned
 # one), KERNEL_SRC (a kernel source tree to provision from instead of
-# Debian's), KVER (7.3), LLVM (-19), RUST_SAMPLE_CACHE (the cache directory).
+# Debian's), KVER (7.3 or 7.2; default 7.3), LLVM (-19), RUST_SAMPLE_CACHE
+# (the cache directory).
 #
 # Kbuild reads ./Kbuild, not this file.
 
@@ -26,11 +28,16 @@ LLVM ?= -19
 export KVER LLVM
 
 ifeq ($(origin KDIR),undefined)
-KDIR := $(shell scripts/kernel-env.sh kdir)
+KDIR := $(shell KVER=$(KVER) scripts/kernel-env.sh kdir)
 PROVISIONED_KDIR := 1
 endif
 
-KBUILD := $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM)
+# Objects go to build/kbuild/<kernel>/ (MO=), one directory per kernel, so
+# the source tree stays clean and switching kernels rebuilds nothing twice.
+OUT := $(CURDIR)/build/kbuild/$(notdir $(KDIR))
+export KDIR
+
+KBUILD := $(MAKE) -C $(KDIR) M=$(CURDIR) MO=$(OUT) LLVM=$(LLVM)
 
 .PHONY: all modules kernel run test check rust-analyzer clean
 
@@ -38,7 +45,9 @@ all: modules
 
 modules:
 	@scripts/check-kdir.sh $(KDIR)
+	@mkdir -p $(OUT)
 	$(KBUILD) modules
+	@echo "Built $(OUT)/rust_sample.ko"
 
 kernel:
 ifdef PROVISIONED_KDIR
@@ -50,16 +59,23 @@ endif
 run: kernel
 	@scripts/run.sh
 
+# KVER on the command line tests that kernel only; otherwise every
+# supported one. KDIR on the command line tests that build only.
+ifeq ($(origin KVER),command line)
+test: export KVERS := $(KVER)
+endif
 test: kernel
-	@scripts/test.sh
+	@$(if $(PROVISIONED_KDIR),env -u KDIR) scripts/test.sh
 
 check: kernel
 	@scripts/check.sh
 
 rust-analyzer:
 	@scripts/check-kdir.sh $(KDIR)
+	@mkdir -p $(OUT)
 	$(KBUILD) rust-analyzer
 
 clean:
-	@if [ -f $(KDIR)/Makefile ]; then $(KBUILD) clean; fi
 	rm -rf build rust-project.json
+	@# Objects of an in-tree build (plain M= without MO=), if someone ran one.
+	rm -f *.o .module-common.o *.ko *.mod *.mod.c .*.cmd .*.d Module.symvers modules.order

@@ -65,7 +65,7 @@ struct RustSample {
 
 impl kernel::Module for RustSample {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let requested = module_parameters::capacity.value();
+        let requested = abstractions::module::param(&module_parameters::capacity);
         let Some(capacity) = capacity_from_user(requested) else {
             pr_err!(
                 "capacity={} is out of bounds: it must be between {} and {} bytes\n",

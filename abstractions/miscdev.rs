@@ -33,7 +33,6 @@ use kernel::{
         IovIterDest,
         IovIterSource, //
     },
-    module::this_module,
     prelude::*,
     seq_file::SeqFile,
     sync::poll::PollTable,
@@ -219,7 +218,9 @@ impl<T: MiscFile> MiscVTable<T> {
             None
         },
         // Open files pin the module: rmmod fails while the device is open.
-        owner: this_module::<T::OwnerModule>().as_ptr(),
+        // The registration always lives in this module, so this module is
+        // the owner whatever `T` is.
+        owner: super::module::THIS_MODULE,
         ..pin_init::zeroed()
     };
 

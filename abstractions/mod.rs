@@ -10,5 +10,6 @@
 pub(crate) mod capability;
 pub(crate) mod io;
 pub(crate) mod miscdev;
+pub(crate) mod module;
 pub(crate) mod poll;
 pub(crate) mod uapi;

@@ -16,11 +16,11 @@ fail() { printf 'error: %s\n' "$*" >&2; exit 1; }
 [ -f "$kdir/Makefile" ] && [ -f "$kdir/.config" ] ||
 	fail "KDIR=$kdir is not a configured kernel build directory (no Makefile or .config)."
 grep -qx 'CONFIG_RUST=y' "$kdir/.config" ||
-	fail "the kernel at KDIR=$kdir is built without CONFIG_RUST=y; rust_sample needs a Rust-enabled kernel (Linux 7.3 with CONFIG_RUST=y)."
+	fail "the kernel at KDIR=$kdir is built without CONFIG_RUST=y; rust_sample needs Linux 7.2 or 7.3 built with CONFIG_RUST=y."
 [ -f "$kdir/Module.symvers" ] && [ -f "$kdir/rust/libkernel.rmeta" -o -f "$kdir/rust/kernel.o" ] ||
 	fail "the kernel at KDIR=$kdir is not built yet; run 'make modules' there first (it writes Module.symvers and the Rust crates)."
 version=$(make -s -C "$kdir" kernelversion 2>/dev/null || true)
 case "$version" in
-7.3|7.3.*) ;;
-*) fail "the kernel at KDIR=$kdir is Linux ${version:-of unknown version}; rust_sample supports Linux 7.3." ;;
+7.2 | 7.2.* | 7.3 | 7.3.*) ;;
+*) fail "the kernel at KDIR=$kdir is Linux ${version:-of unknown version}; rust_sample supports Linux 7.2 and 7.3 (with CONFIG_RUST=y)." ;;
 esac

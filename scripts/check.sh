@@ -13,7 +13,8 @@
 
 KDIR=${KDIR:-$(kernel_build_dir)}
 ksrc=$(cd "$KDIR" && [ -e source ] && readlink -f source || pwd)
-log=$RS_ROOT/build/check
+log=$RS_ROOT/build/check/$(basename "$KDIR")
+mo=$(kbuild_out_dir "$KDIR")-clippy
 mkdir -p "$log"
 rc=0
 
@@ -21,9 +22,9 @@ gate() {
 	local name=$1
 	shift
 	if "$@" >"$log/$name.log" 2>&1; then
-		echo "ok $name"
+		echo "ok check:$name"
 	else
-		echo "fail $name $(grep -m1 -E 'error|warning|Diff|unsafe' "$log/$name.log" | cut -c1-160) (log: $log/$name.log)"
+		echo "fail check:$name $(grep -m1 -E 'error|warning|Diff|unsafe' "$log/$name.log" | cut -c1-160) (log: $log/$name.log)"
 		rc=1
 	fi
 }
@@ -32,7 +33,8 @@ clippy() {
 	"$RS_ROOT/scripts/check-kdir.sh" "$KDIR" || return 1
 	# Kbuild rebuilds when the command line changes, so CLIPPY=1 really runs.
 	# W=e turns every warning, clippy's included, into an error.
-	make -C "$KDIR" M="$RS_ROOT" LLVM="$RS_LLVM" CLIPPY=1 W=e modules || return 1
+	mkdir -p "$mo"
+	make -C "$KDIR" M="$RS_ROOT" MO="$mo" LLVM="$RS_LLVM" CLIPPY=1 W=e modules || return 1
 }
 
 rust_files() {
@@ -67,9 +69,12 @@ unsafe_boundary() {
 }
 
 rust_analyzer() {
-	rm -f "$RS_ROOT/rust-project.json"
-	make -C "$KDIR" M="$RS_ROOT" LLVM="$RS_LLVM" rust-analyzer || return 1
-	python3 - "$RS_ROOT/rust-project.json" <<'PY'
+	rm -f "$RS_ROOT/rust-project.json" "$mo/rust-project.json"
+	mkdir -p "$mo"
+	make -C "$KDIR" M="$RS_ROOT" MO="$mo" LLVM="$RS_LLVM" rust-analyzer || return 1
+	local json
+	json=$(ls "$mo/rust-project.json" "$RS_ROOT/rust-project.json" 2>/dev/null | head -n1)
+	python3 - "$json" <<'PY'
 import json, sys
 crates = json.load(open(sys.argv[1]))["crates"]
 roots = [c["root_module"] for c in crates]

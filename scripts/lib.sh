@@ -21,15 +21,23 @@ RS_CACHE=${RUST_SAMPLE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rust_sample}
 RS_KVER=${KVER:-7.3}
 case "$RS_KVER" in
 7.3) RS_KSRC_PKG=linux-source-7.3 RS_KSRC_PKGVER=7.3.4-1~bpo13+1 ;;
+7.2) RS_KSRC_PKG=linux-source-7.2 RS_KSRC_PKGVER=7.2.12-1~bpo13+1 ;;
 *)
-	echo "error: unsupported KVER=$RS_KVER; this project supports Linux 7.3." >&2
+	echo "error: unsupported KVER=$RS_KVER; this project supports Linux 7.2 and 7.3." >&2
 	exit 1
 	;;
 esac
 
-# The kernel flavour. Only "test" exists so far; the name is part of the
-# cache key so that other flavours can sit next to it.
-RS_FLAVOUR=test
+# The kernel flavour: "test" (the default) or "debug" (test + the checkers
+# of scripts/config/debug.config). Part of the cache key.
+RS_FLAVOUR=${FLAVOUR:-test}
+case "$RS_FLAVOUR" in
+test | debug) ;;
+*)
+	echo "error: unknown FLAVOUR=$RS_FLAVOUR; use test or debug." >&2
+	exit 1
+	;;
+esac
 
 RS_LLVM=${LLVM:--19}
 
@@ -56,7 +64,10 @@ rustc_version() { rustc --version; }
 rustc_semver() { rustc_version | awk '{ print $2 }'; }
 
 fragment_files() {
-	echo "$RS_ROOT/scripts/config/$RS_FLAVOUR.config"
+	echo "$RS_ROOT/scripts/config/test.config"
+	if [ "$RS_FLAVOUR" = debug ]; then
+		echo "$RS_ROOT/scripts/config/debug.config"
+	fi
 }
 
 # The cache key of one kernel build.
@@ -79,6 +90,10 @@ kernel_src_dir() {
 }
 
 kernel_build_dir() { echo "$RS_CACHE/build/linux-$(kernel_key)"; }
+
+# Where Kbuild writes the module built against kernel build directory $1
+# (MO=), so builds against several kernels never share objects.
+kbuild_out_dir() { echo "$RS_ROOT/build/kbuild/$(basename "$1")"; }
 
 rust_lib_src_dir() { echo "$RS_CACHE/rust-src/$(rustc_semver)/usr/src/rustc-$(rustc_semver)/library"; }
 

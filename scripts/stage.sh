@@ -14,7 +14,7 @@ mkdir -p "$stage"
 
 make -s -C "$RS_ROOT" KDIR="$KDIR" modules >"$stage/build.log" 2>&1 ||
 	{ cat "$stage/build.log" >&2; die "rust_sample.ko did not build"; }
-cp "$RS_ROOT/rust_sample.ko" "$stage/"
+cp "$(kbuild_out_dir "$KDIR")/rust_sample.ko" "$stage/"
 
 # Static, so it runs in a busybox initramfs with no libc.
 target=x86_64-unknown-linux-gnu

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# test-kernel.sh OUT_DIR: every kernel-side layer against one kernel (KDIR, or
+# the provisioned one for KVER). Prints one line per test on stdout, "ok NAME"
+# or "fail NAME WHY"; progress goes to stderr. scripts/test.sh counts them.
+#
+# Layers: the build, the quality gates (scripts/check.sh), and the test VM,
+# where the module's KUnit suites run at insmod (parsed by the kernel's own
+# kunit.py), rs-devtest checks every semantic, and the guest script checks
+# loading, parameters and unloading.
+
+. "$(dirname "$0")/lib.sh"
+
+out=$1
+if [ -z "${KDIR:-}" ]; then
+	"$RS_ROOT/scripts/provision-kernel.sh" >&2
+	KDIR=$(kernel_build_dir)
+fi
+export KDIR
+# A KDIR that cannot work stops here, with one sentence saying why.
+"$RS_ROOT/scripts/check-kdir.sh" "$KDIR"
+ksrc=$(cd "$KDIR" && [ -e source ] && readlink -f source || pwd)
+rm -rf "$out"
+mkdir -p "$out"
+
+phase_start=0
+phase() {
+	phase_start=$(date +%s)
+	msg "$*"
+}
+phase_end() { msg "  ($(($(date +%s) - phase_start)) s)"; }
+
+# --- Build. ---
+phase "building rust_sample.ko against $KDIR and the test programs"
+stage=$out/stage
+if "$RS_ROOT/scripts/stage.sh" "$stage" >&2; then
+	echo "ok build"
+else
+	echo "fail build the module or the test programs did not build"
+fi
+phase_end
+
+# --- Quality gates. ---
+phase "quality gates (scripts/check.sh)"
+"$RS_ROOT/scripts/check.sh" || true
+phase_end
+
+# --- The VM. ---
+[ -f "$stage/rust_sample.ko" ] && [ -f "$stage/rs-devtest" ] || exit 0
+phase "booting the test VM"
+"$RS_ROOT/scripts/initramfs.sh" "$out/initramfs.cpio" "$stage"
+set +e
+"$RS_ROOT/scripts/vm.sh" --mode test --initrd "$out/initramfs.cpio" --out "$out/vm" \
+	--timeout "${VM_TIMEOUT:-300}" --append "kunit.filter_glob=rust_sample*" >&2
+vm_rc=$?
+set -e
+if [ "$vm_rc" -eq 0 ]; then
+	echo "ok vm-run"
+else
+	echo "fail vm-run the test VM failed (status $vm_rc); console log: $out/vm/console.log"
+fi
+
+# Guest checks and rs-devtest.
+tr -d '\r' <"$out/vm/results.log" | while IFS= read -r line; do
+	case "$line" in
+	"RS-TEST ok "*) echo "ok vm:${line#RS-TEST ok }" ;;
+	"RS-TEST not ok "*)
+		line=${line#RS-TEST not ok }
+		echo "fail vm:${line%%:*} ${line#*: }"
+		;;
+	esac
+done
+
+# KUnit, parsed by the kernel's own parser: the log from the module's load to
+# its unload. The boot log before it holds the built-in executor's empty run,
+# which kunit.py would take for the whole result.
+sed -n '/^RS-DMESG-BEGIN/,/^RS-DMESG-END/p' "$out/vm/results.log" | tr -d '\r' |
+	sed -n '/rust_sample: loaded, /,/rust_sample: unloading$/p' >"$out/dmesg.log"
+python3 "$ksrc/tools/testing/kunit/kunit.py" parse --json="$out/kunit.json" \
+	"$out/dmesg.log" >"$out/kunit.txt" 2>&1 || true
+if [ -s "$out/kunit.json" ]; then
+	python3 "$RS_ROOT/scripts/kunit-count.py" "$out/kunit.json" | grep -E '^(ok|fail) ' || true
+else
+	echo "fail kunit kunit.py parse produced no result; see $out/kunit.txt"
+fi
+phase_end
