@@ -11,6 +11,7 @@
 #   make              build rust_sample.ko against KDIR (never builds a kernel)
 #   make kernel       provision the test kernel (idempotent, cached)
 #   make check        clippy (W=e), rustfmt, unsafe boundary, rust-analyzer
+#   make test-debug   the reliability run on the debug kernel (part of test)
 #   make clean
 #
 # Variables: KDIR (a Rust-enabled kernel build; defaults to the provisioned
@@ -39,7 +40,7 @@ export KDIR
 
 KBUILD := $(MAKE) -C $(KDIR) M=$(CURDIR) MO=$(OUT) LLVM=$(LLVM)
 
-.PHONY: all modules kernel run test check rust-analyzer clean
+.PHONY: all modules kernel run test test-debug check rust-analyzer clean
 
 all: modules
 
@@ -66,6 +67,10 @@ test: export KVERS := $(KVER)
 endif
 test: kernel
 	@$(if $(PROVISIONED_KDIR),env -u KDIR) scripts/test.sh
+
+# The reliability run on the debug kernel alone (it is part of `make test`).
+test-debug:
+	@env -u KDIR SUITES=debug scripts/test.sh
 
 check: kernel
 	@scripts/check.sh

@@ -2,8 +2,13 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # test-kernel.sh OUT_DIR: every kernel-side layer against one kernel (KDIR, or
-# the provisioned one for KVER). Prints one line per test on stdout, "ok NAME"
-# or "fail NAME WHY"; progress goes to stderr. scripts/test.sh counts them.
+# the provisioned one for KVER and FLAVOUR). Prints one line per test on
+# stdout, "ok NAME" or "fail NAME WHY"; progress goes to stderr.
+# scripts/test.sh counts them.
+#
+# With FLAVOUR=debug the VM also runs the reliability phases (stress, fuzz,
+# fault injection, lifecycle races, kmemleak); their figures go to
+# OUT_DIR/figures.txt. Tunables: STRESS_SECONDS, FUZZ_CALLS, SEED.
 #
 # Layers: the build, the quality gates (scripts/check.sh), and the test VM,
 # where the module's KUnit suites run at insmod (parsed by the kernel's own
@@ -41,20 +46,33 @@ else
 fi
 phase_end
 
-# --- Quality gates. ---
-phase "quality gates (scripts/check.sh)"
-"$RS_ROOT/scripts/check.sh" || true
-phase_end
+# --- Quality gates (the same source checked against this kernel's crate). ---
+if [ "$RS_FLAVOUR" = test ]; then
+	phase "quality gates (scripts/check.sh)"
+	"$RS_ROOT/scripts/check.sh" || true
+	phase_end
+fi
 
 # --- The VM. ---
 [ -f "$stage/rust_sample.ko" ] && [ -f "$stage/rs-devtest" ] || exit 0
 phase "booting the test VM"
 "$RS_ROOT/scripts/initramfs.sh" "$out/initramfs.cpio" "$stage"
+append="kunit.filter_glob=rust_sample*"
+mode=test timeout_s=${VM_TIMEOUT:-300} allow=
+if [ "$RS_FLAVOUR" = debug ]; then
+	mode=debug timeout_s=${VM_TIMEOUT:-1500}
+	# Fault injection makes allocations fail on purpose; the allocator says
+	# so with a warning that is not a bug.
+	allow='vmalloc error: |page allocation failure: |kmemleak: Cannot allocate a scan area'
+	append+=" rs.stress=${STRESS_SECONDS:-30} rs.fuzz=${FUZZ_CALLS:-20000} rs.seed=${SEED:-1}"
+fi
 set +e
-"$RS_ROOT/scripts/vm.sh" --mode test --initrd "$out/initramfs.cpio" --out "$out/vm" \
-	--timeout "${VM_TIMEOUT:-300}" --append "kunit.filter_glob=rust_sample*" >&2
+"$RS_ROOT/scripts/vm.sh" --mode "$mode" --initrd "$out/initramfs.cpio" --out "$out/vm" \
+	--timeout "$timeout_s" --append "$append" --allow "$allow" >&2
 vm_rc=$?
 set -e
+sed -n 's/^RS-FIGURE //p' "$out/vm/results.log" | tr -d '\r' >"$out/figures.txt"
+echo "vm_seconds $(($(date +%s) - phase_start))" >>"$out/figures.txt"
 if [ "$vm_rc" -eq 0 ]; then
 	echo "ok vm-run"
 else

@@ -6,7 +6,9 @@
 #
 # The host tests run once; the kernel-side layers (scripts/test-kernel.sh)
 # run once per supported kernel: KVERS (default "7.3 7.2"), or the one KDIR
-# given.
+# given. Then the debug kernel run (make test-debug): the full suite plus
+# stress, fuzzing, fault injection, lifecycle races and kmemleak, on a
+# KASAN/lockdep/kmemleak/UBSAN kernel. SUITES selects: "host kernels debug".
 
 . "$(dirname "$0")/lib.sh"
 
@@ -25,22 +27,31 @@ record() {
 	fi
 }
 
+suites=${SUITES:-host kernels debug}
+has() { [[ " $suites " == *" $1 "* ]]; }
+
 # --- The FIFO core on the host. ---
-start=$(date +%s)
-msg "host tests (cargo test in tests/host)"
-(cd "$RS_ROOT/tests" && CARGO_TARGET_DIR=$RS_ROOT/build/cargo \
-	cargo test --locked -p rust_sample_host) >"$out/host.log" 2>&1 || true
-# Count what cargo reports; a crash before any summary is one failure.
-summaries=$(grep -E '^test result: ' "$out/host.log" || true)
-if [ -z "$summaries" ]; then
-	record fail host "cargo test produced no result; see $out/host.log"
-else
-	while read -r _ _ _ p _ f _; do
-		for _ in $(seq 1 "${p%;}"); do record ok host; done
-		for _ in $(seq 1 "${f%;}"); do record fail host "a host test failed; see $out/host.log"; done
-	done <<<"$summaries"
+host_tests() {
+	local start summaries
+	start=$(date +%s)
+	msg "host tests (cargo test in tests/host)"
+	(cd "$RS_ROOT/tests" && CARGO_TARGET_DIR=$RS_ROOT/build/cargo \
+		cargo test --locked -p rust_sample_host) >"$out/host.log" 2>&1 || true
+	# Count what cargo reports; a crash before any summary is one failure.
+	summaries=$(grep -E '^test result: ' "$out/host.log" || true)
+	if [ -z "$summaries" ]; then
+		record fail host "cargo test produced no result; see $out/host.log"
+	else
+		while read -r _ _ _ p _ f _; do
+			for _ in $(seq 1 "${p%;}"); do record ok host; done
+			for _ in $(seq 1 "${f%;}"); do record fail host "a host test failed; see $out/host.log"; done
+		done <<<"$summaries"
+	fi
+	msg "  ($(($(date +%s) - start)) s)"
+}
+if has host; then
+	host_tests
 fi
-msg "  ($(($(date +%s) - start)) s)"
 
 # --- Each kernel. ---
 run_kernel() {
@@ -61,11 +72,22 @@ run_kernel() {
 }
 
 if [ -n "${KDIR:-}" ]; then
-	run_kernel custom
+	if has kernels; then
+		run_kernel custom
+	fi
 else
-	for v in ${KVERS:-7.3 7.2}; do
-		KVER=$v run_kernel "$v"
-	done
+	if has kernels; then
+		for v in ${KVERS:-7.3 7.2}; do
+			KVER=$v run_kernel "$v"
+		done
+	fi
+	if has debug; then
+		FLAVOUR=debug KVER=7.3 run_kernel debug
+		if [ -s "$out/debug/figures.txt" ]; then
+			echo "Debug kernel figures ($out/debug/figures.txt):"
+			sed 's/^/  /' "$out/debug/figures.txt"
+		fi
+	fi
 fi
 
 echo

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # vm.sh --mode MODE --initrd CPIO --out DIR [--kernel BZIMAGE] [--timeout S]
-#       [--icount SHIFT] [--append ARGS]
+#       [--icount SHIFT] [--append ARGS] [--allow REGEX]
 #
 # Boots the test kernel under QEMU with a hard timeout and turns the guest's
 # result into this script's exit status:
@@ -17,7 +17,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-mode= initrd= out= timeout_s=120 icount= append=
+mode= initrd= out= timeout_s=120 icount= append= allow=
 kernel="${KDIR:-$(kernel_build_dir)}/arch/x86/boot/bzImage"
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -28,6 +28,7 @@ while [ $# -gt 0 ]; do
 	--timeout) timeout_s=$2; shift 2 ;;
 	--icount) icount=$2; shift 2 ;;
 	--append) append=$2; shift 2 ;;
+	--allow) allow=$2; shift 2 ;;
 	*) die "vm.sh: unknown argument $1" ;;
 	esac
 done
@@ -45,6 +46,8 @@ if [ -n "$icount" ]; then
 fi
 
 mem=512M
+# KASAN's shadow and kmemleak's pool want more.
+[ "$RS_FLAVOUR" = debug ] && mem=1G
 
 mkdir -p "$out"
 console=$out/console.log
@@ -75,11 +78,17 @@ fi
 # Any of these on the console is a failure, whatever the guest reported.
 # The out-of-tree and TEST taint messages are expected and match none of them.
 splat_re='(Oops|BUG:|kernel BUG|WARNING:|Kernel panic|panicked at|KASAN|UBSAN|'
-splat_re+='possible (circular|recursive) locking|inconsistent lock state|lockdep|'
+splat_re+='possible (circular|recursive) locking|inconsistent lock state|lock held when returning|'
 splat_re+='sleeping function called from invalid context|blocked for more than|'
 splat_re+='rcu_.*stall|RCU stall|refcount_t:|kmemleak|unreferenced object|'
-splat_re+='general protection fault|stack-protector|Call Trace:)'
-if splat=$(grep -nE "$splat_re" "$console" | grep -vE 'kmemleak: Kernel memory leak detector initialized|kmemleak: Automatic memory scanning thread' | head -n 20) && [ -n "$splat" ]; then
+splat_re+='general protection fault|stack-protector|page allocation failure|vmalloc error)'
+# Expected lines: kmemleak's start-up, and whatever --allow names (the
+# allocation-failure warnings that fault injection provokes on purpose).
+ok_re='kmemleak: Kernel memory leak detector initialized|kmemleak: Automatic memory scanning thread'
+if [ -n "$allow" ]; then
+	ok_re+="|$allow"
+fi
+if splat=$(grep -nE "$splat_re" "$console" | grep -vE "$ok_re" | head -n 20) && [ -n "$splat" ]; then
 	printf 'error: the kernel reported a problem (mode %s):\n' "$mode" >&2
 	printf '%s\n' "$splat" | sed 's/^/    /' >&2
 	printf 'console log: %s\n' "$console" >&2

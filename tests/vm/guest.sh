@@ -74,8 +74,9 @@ load_cycles() {
 	[ ! -e "$DEV" ] || { echo "$DEV left behind"; return 1; }
 }
 
-case "$1" in
-test)
+# The full suite: the module, its KUnit suites, rs-devtest, parameters and
+# lifecycle. $1: how many load/unload cycles.
+full_suite() {
 	check module-loads insmod "$MOD"
 	check device-node-is-misc-chardev is_misc_chardev
 	check device-node-mode-0666 node_mode_is_0666
@@ -93,7 +94,87 @@ test)
 	check capacity-param-zero-refused capacity_refused 0
 	check capacity-param-min-accepted capacity_accepted 4096
 	check capacity-param-max-accepted capacity_accepted 16777216
-	check insmod-rmmod-100-cycles load_cycles 100
+	check "insmod-rmmod-$1-cycles" load_cycles "$1"
+}
+
+# rmmod racing with open and close: while another process opens and closes
+# the device as fast as it can, rmmod either fails (busy) or wins, after
+# which opens fail until the module is back.
+rmmod_races_open() {
+	insmod "$MOD" || return 1
+	(
+		end=$(($(date +%s) + 4))
+		while [ "$(date +%s)" -lt $end ]; do
+			# A failed redirection of a special builtin (exec, :) would
+			# end this shell; one of a plain command does not.
+			{ true <"$DEV"; } 2>/dev/null || :
+		done
+	) &
+	opener=$!
+	won=0 busy=0
+	while kill -0 $opener 2>/dev/null; do
+		if rmmod rust_sample 2>/dev/null; then
+			won=$((won + 1))
+			insmod "$MOD" || { echo "insmod after a won race failed"; return 1; }
+		else
+			busy=$((busy + 1))
+		fi
+	done
+	wait $opener
+	rmmod rust_sample || { echo "rmmod after the race failed"; return 1; }
+	echo "RS-FIGURE rmmod_race_won $won" >&3
+	echo "RS-FIGURE rmmod_race_busy $busy" >&3
+}
+
+KMEMLEAK=/sys/kernel/debug/kmemleak
+
+# Reports every leak kmemleak finds now. Objects younger than 5 s are not
+# reported, hence the wait.
+no_leaks() {
+	sleep 6
+	echo scan >$KMEMLEAK
+	echo scan >$KMEMLEAK
+	leaks=$(grep -c 'unreferenced object' $KMEMLEAK)
+	echo "RS-FIGURE kmemleak_leaks $leaks" >&3
+	[ "$leaks" = 0 ] || { head -n 40 $KMEMLEAK; return 1; }
+}
+
+param() { sed -n "s/.*rs\.$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
+
+case "$1" in
+test)
+	full_suite 100
+	;;
+debug)
+	# Forget what the boot itself left behind; from here on, every leak
+	# is ours.
+	echo scan >$KMEMLEAK
+	echo clear >$KMEMLEAK
+	start=$(date +%s)
+	full_suite 200
+	echo "RS-FIGURE phase_full_suite_seconds $(($(date +%s) - start))" >&3
+
+	start=$(date +%s)
+	insmod "$MOD"
+	rs-devtest stress "$DEV" "$(param stress)" "$(param seed)" >&3 || not_ok stress "rs-devtest exited with $?"
+	echo "RS-FIGURE phase_stress_seconds $(($(date +%s) - start))" >&3
+	start=$(date +%s)
+	rs-devtest fuzz "$DEV" "$(param fuzz)" "$(param seed)" >&3 || not_ok fuzz "rs-devtest exited with $?"
+	echo "RS-FIGURE phase_fuzz_seconds $(($(date +%s) - start))" >&3
+
+	# failslab, aimed by fail-nth at one task's N-th allocation.
+	start=$(date +%s)
+	echo N >/sys/kernel/debug/failslab/ignore-gfp-wait
+	echo 0 >/sys/kernel/debug/failslab/verbose
+	rs-devtest fault-resize "$DEV" >&3 || not_ok fault-injection-resize "rs-devtest exited with $?"
+	rmmod rust_sample
+	rs-devtest fault-load "$MOD" capacity=8192 >&3 || not_ok fault-injection-load "rs-devtest exited with $?"
+	echo "RS-FIGURE phase_fault_injection_seconds $(($(date +%s) - start))" >&3
+
+	start=$(date +%s)
+	check rmmod-races-open rmmod_races_open
+	echo "RS-FIGURE phase_lifecycle_race_seconds $(($(date +%s) - start))" >&3
+	check no-memory-leaks no_leaks
 	;;
 run)
 	# The tour's output goes to the result port, for `make run` to show.

@@ -7,6 +7,10 @@
 //! any failed. The device path is a parameter so that another driver with
 //! the same ABI can run the same suite.
 
+mod faults;
+mod fuzz;
+mod rng;
+mod stress;
 mod sys;
 mod tests;
 
@@ -16,6 +20,27 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.len() == 4 && args[1] == "--load" {
         std::process::exit(load(&args[2], &args[3]));
+    }
+    // The reliability runs (make test-debug): one result line each.
+    let extra = match (args.get(1).map(String::as_str), args.len()) {
+        (Some("stress"), 5) => Some((
+            "stress",
+            num(&args[3]).and_then(|s| stress::run(&args[2], s, num(&args[4])?)),
+        )),
+        (Some("fuzz"), 5) => Some((
+            "fuzz",
+            num(&args[3]).and_then(|c| fuzz::run(&args[2], c, num(&args[4])?)),
+        )),
+        (Some("fault-load"), 4) => Some(("fault-injection-load", faults::load(&args[2], &args[3]))),
+        (Some("fault-resize"), 3) => Some(("fault-injection-resize", faults::resize(&args[2]))),
+        _ => None,
+    };
+    if let Some((name, res)) = extra {
+        match res {
+            Ok(()) => println!("RS-TEST ok {name}"),
+            Err(why) => println!("RS-TEST not ok {name}: {why}"),
+        }
+        std::process::exit(0);
     }
     if args.len() != 3 {
         eprintln!("usage: rs-devtest DEVICE DEFAULT_CAPACITY");
@@ -45,6 +70,10 @@ fn main() {
         eprintln!("rs-devtest: {name}: {ms} ms");
     }
     std::process::exit(if failed == 0 { 0 } else { 1 });
+}
+
+fn num(s: &str) -> sys::Res<u64> {
+    s.parse().map_err(|_| format!("not a number: {s}"))
 }
 
 /// `rs-devtest --load MODULE PARAMS`: one `finit_module(2)` call, no retry.

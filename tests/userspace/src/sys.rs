@@ -48,6 +48,7 @@ pub fn err_name(e: i32) -> String {
         libc::EINVAL => "EINVAL".into(),
         libc::EBUSY => "EBUSY".into(),
         libc::ENOMEM => "ENOMEM".into(),
+        libc::EBADF => "EBADF".into(),
         e => format!("errno {e}"),
     }
 }

@@ -3,6 +3,7 @@
 //! One function per semantic of `Documentation/abi.rst`. Each starts from an
 //! empty FIFO at the default capacity (see [`reset`]).
 
+use crate::rng::Rng;
 use crate::sys::*;
 use libc::{
     O_NONBLOCK,
@@ -663,21 +664,6 @@ fn debugfs_shows_stats(ctx: &Ctx) -> Res<()> {
     })
 }
 
-/// A tiny deterministic generator, so a failing run can be replayed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 const RECORD: usize = 16;
 const WRITERS: u32 = 4;
 const READERS: u32 = 4;
@@ -711,7 +697,7 @@ fn concurrent_4x4_checksummed(ctx: &Ctx) -> Res<()> {
             // SAFETY: the child's copy of the guard descriptor.
             unsafe { libc::close(guard_fd) };
             let r = open(&dev, O_RDONLY)?;
-            let mut rng = Rng(0x1234_5678 + i as u64);
+            let mut rng = Rng::new(0x1234_5678 + i as u64);
             let mut out = Vec::new();
             let mut last = vec![None::<u32>; WRITERS as usize];
             loop {
@@ -751,7 +737,7 @@ fn concurrent_4x4_checksummed(ctx: &Ctx) -> Res<()> {
             // SAFETY: the child's copy of the guard descriptor.
             unsafe { libc::close(guard_fd) };
             let f = open(&dev, O_WRONLY)?;
-            let mut rng = Rng(0xabcd_ef01 + w as u64);
+            let mut rng = Rng::new(0xabcd_ef01 + w as u64);
             let mut seq = 0;
             while seq < RECORDS_PER_WRITER {
                 let batch = (1 + rng.below(256) as u32).min(RECORDS_PER_WRITER - seq);

@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Fault injection with `/proc/thread-self/fail-nth`: the N-th allocation
+//! the calling task makes fails (failslab, with `ignore-gfp-wait` off so
+//! `GFP_KERNEL` allocations count). Sweeping N from 1 until an attempt makes
+//! fewer than N allocations reaches every allocation of the operation.
+//!
+//! - `rs-devtest fault-load MODULE PARAMS`: sweeps `finit_module`. Every
+//!   attempt must either load the module or fail with `ENOMEM` leaving
+//!   nothing behind.
+//! - `rs-devtest fault-resize DEVICE`: sweeps `SET_CAPACITY`. Every attempt
+//!   must either resize or fail with `ENOMEM`, keeping the old capacity and
+//!   contents. A single failure is often absorbed (kvmalloc falls back from
+//!   kmalloc to vmalloc), so it then also fails *every* slab allocation of
+//!   the task during one call (failslab's task filter and `make-it-fail`),
+//!   which must end in `ENOMEM` with the state intact. A single failure is often absorbed (kvmalloc falls back from
+//!   kmalloc to vmalloc), so it then also fails *every* slab allocation of
+//!   the task during one call (failslab's task filter and `make-it-fail`),
+//!   which must end in `ENOMEM` with the state intact.
+
+use crate::sys::*;
+use std::io::{
+    Read,
+    Write, //
+};
+
+const MAX_SWEEP: u32 = 2000;
+
+/// This thread's `fail-nth`, armed for one operation.
+///
+/// Both descriptors are opened before arming, and reading and writing the
+/// file allocate nothing, so the only allocations counted are the
+/// operation's. (The file does not seek: a second read of one descriptor
+/// would see end of file, hence one descriptor to read, used once.)
+struct FailNth {
+    write: std::fs::File,
+    read: std::fs::File,
+}
+
+const FAIL_NTH: &str = "/proc/thread-self/fail-nth";
+
+impl FailNth {
+    /// Arms the `nth` allocation from now to fail.
+    fn arm(nth: u32) -> Res<Self> {
+        let open = |write: bool| {
+            std::fs::OpenOptions::new()
+                .read(!write)
+                .write(write)
+                .open(FAIL_NTH)
+                .map_err(|e| format!("{FAIL_NTH}: {e} (CONFIG_FAULT_INJECTION?)"))
+        };
+        let mut this = Self {
+            write: open(true)?,
+            read: open(false)?,
+        };
+        this.write
+            .write_all(nth.to_string().as_bytes())
+            .map_err(|e| format!("fail-nth: {e}"))?;
+        Ok(this)
+    }
+
+    /// Disarms and says whether the fault was injected (the counter reached 0).
+    fn injected(mut self) -> Res<bool> {
+        let mut buf = [0u8; 32];
+        let n = self
+            .read
+            .read(&mut buf)
+            .map_err(|e| format!("fail-nth: {e}"))?;
+        self.write
+            .write_all(b"0")
+            .map_err(|e| format!("fail-nth: {e}"))?;
+        let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+        let left: i64 = text
+            .trim()
+            .parse()
+            .map_err(|_| format!("fail-nth said {text:?}"))?;
+        Ok(left == 0)
+    }
+}
+
+fn module_loaded() -> bool {
+    std::fs::read_to_string("/proc/modules")
+        .is_ok_and(|m| m.lines().any(|l| l.starts_with("rust_sample ")))
+}
+
+fn unload() -> Res<()> {
+    let name = std::ffi::CString::new("rust_sample").map_err(|e| e.to_string())?;
+    // SAFETY: a valid C string; O_NONBLOCK as rmmod does.
+    let r = unsafe { libc::syscall(libc::SYS_delete_module, name.as_ptr(), libc::O_NONBLOCK) };
+    if r != 0 {
+        return Err(format!("delete_module failed: {}", err_name(errno())));
+    }
+    Ok(())
+}
+
+pub fn load(path: &str, params: &str) -> Res<()> {
+    let image = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let params_c = std::ffi::CString::new(params).map_err(|e| e.to_string())?;
+    let (mut injected, mut enomem) = (0u32, 0u32);
+    for nth in 1..=MAX_SWEEP {
+        use std::os::fd::AsRawFd;
+        let fail = FailNth::arm(nth)?;
+        // SAFETY: a valid descriptor and C string.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_finit_module,
+                image.as_raw_fd(),
+                params_c.as_ptr(),
+                0,
+            )
+        };
+        let err = errno();
+        let hit = fail.injected()?;
+        injected += hit as u32;
+        if r == 0 {
+            unload()?;
+            if !hit {
+                // The whole load made fewer than `nth` allocations.
+                println!("RS-FIGURE faults_injected_load {injected}");
+                println!("RS-FIGURE faults_enomem_load {enomem}");
+                return Ok(());
+            }
+            continue;
+        }
+        if err != libc::ENOMEM {
+            return Err(format!(
+                "load with allocation {nth} failing: {}, want ENOMEM",
+                err_name(err)
+            ));
+        }
+        enomem += 1;
+        if module_loaded() || std::path::Path::new("/dev/rust_sample").exists() {
+            return Err(format!(
+                "a load that failed at allocation {nth} left something registered"
+            ));
+        }
+    }
+    Err(format!(
+        "the load still allocated after {MAX_SWEEP} allocations"
+    ))
+}
+
+pub fn resize(dev: &str) -> Res<()> {
+    let f = open(dev, libc::O_RDWR | libc::O_NONBLOCK)?;
+    clear(&f).map_err(err_name)?;
+    let data: Vec<u8> = (0..3000u32).map(|i| (i * 7 % 253) as u8).collect();
+    write_all(&f, &data)?;
+    let (mut injected, mut enomem) = (0u32, 0u32);
+    for nth in 1..=MAX_SWEEP {
+        let before = capacity(&f)?;
+        // Alternate so that every attempt really changes the capacity; both
+        // sizes come from slab (kvmalloc tries kmalloc first).
+        let target = if before == 8192 { 4096 } else { 8192 };
+        let fail = FailNth::arm(nth)?;
+        let r = set_capacity(&f, target);
+        let hit = fail.injected()?;
+        injected += hit as u32;
+        let s = stats(&f)?;
+        match r {
+            Ok(()) if s.capacity == target => {
+                if !hit {
+                    resize_all_failing(&f, data.len() as u64)?;
+                    enomem += 1;
+                    let got = read_exact(&f, data.len())?;
+                    if got != data {
+                        return Err("the contents changed across the resizes".into());
+                    }
+                    println!("RS-FIGURE faults_injected_resize {injected}");
+                    println!("RS-FIGURE faults_enomem_resize {enomem}");
+                    return Ok(());
+                }
+            }
+            Err(libc::ENOMEM) if s.capacity == before && s.len == data.len() as u64 => enomem += 1,
+            r => {
+                return Err(format!(
+                    "resize with allocation {nth} failing: {r:?}, state {s:?}"
+                ))
+            }
+        }
+    }
+    Err(format!(
+        "the resize still allocated after {MAX_SWEEP} allocations"
+    ))
+}
+
+/// Every slab allocation of this thread fails while `f` runs: failslab with
+/// probability 100, no limit, and its task filter on this thread only.
+fn with_all_allocations_failing<R>(f: impl FnOnce() -> R) -> Res<R> {
+    let knob = |name: &str, value: &str| {
+        std::fs::write(format!("/sys/kernel/debug/failslab/{name}"), value)
+            .map_err(|e| format!("failslab/{name}: {e}"))
+    };
+    knob("task-filter", "Y")?;
+    knob("interval", "1")?;
+    knob("times", "-1")?;
+    knob("probability", "100")?;
+    let mut make_it_fail = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/proc/thread-self/make-it-fail")
+        .map_err(|e| format!("make-it-fail: {e}"))?;
+    make_it_fail.write_all(b"1").map_err(|e| e.to_string())?;
+    let r = f();
+    make_it_fail.write_all(b"0").map_err(|e| e.to_string())?;
+    knob("probability", "0")?;
+    Ok(r)
+}
+
+/// The resize sweep's last step: all allocations of one call fail.
+fn resize_all_failing(f: &Fd, data_len: u64) -> Res<()> {
+    let before = capacity(f)?;
+    let target = if before == 8192 { 4096 } else { 8192 };
+    let r = with_all_allocations_failing(|| set_capacity(f, target))?;
+    let s = stats(f)?;
+    if r != Err(libc::ENOMEM) || s.capacity != before || s.len != data_len {
+        return Err(format!(
+            "resize with every allocation failing: {r:?}, state {s:?}"
+        ));
+    }
+    Ok(())
+}
