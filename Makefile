@@ -12,6 +12,7 @@
 #   make kernel       provision the test kernel (idempotent, cached)
 #   make check        clippy (W=e), rustfmt, unsafe boundary, rust-analyzer
 #   make test-debug   the reliability run on the debug kernel (part of test)
+#   make bench        Rust vs the C twin (tests/c_twin), pipe(2), /dev/zero
 #   make clean
 #
 # Variables: KDIR (a Rust-enabled kernel build; defaults to the provisioned
@@ -40,7 +41,7 @@ export KDIR
 
 KBUILD := $(MAKE) -C $(KDIR) M=$(CURDIR) MO=$(OUT) LLVM=$(LLVM)
 
-.PHONY: all modules kernel run test test-debug check rust-analyzer clean
+.PHONY: all modules kernel run test test-debug bench check rust-analyzer clean
 
 all: modules
 
@@ -71,6 +72,11 @@ test: kernel
 # The reliability run on the debug kernel alone (it is part of `make test`).
 test-debug:
 	@env -u KDIR SUITES=debug scripts/test.sh
+
+# rust_sample against its C twin, pipe(2) and /dev/zero -> /dev/null, in
+# wall-clock and icount mode (Documentation/benchmarks.rst).
+bench:
+	@env -u KDIR scripts/bench.sh
 
 check: kernel
 	@scripts/check.sh

@@ -3,8 +3,9 @@
 #
 # stage.sh STAGE_DIR
 #
-# Builds what goes into the test VM besides busybox: rust_sample.ko (against
-# KDIR) and the static userspace test program, and copies them to STAGE_DIR.
+# Builds what goes into the test VM besides busybox: rust_sample.ko and its
+# C twin c_sample.ko (against KDIR) and the static userspace test program,
+# and copies them to STAGE_DIR.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -14,12 +15,12 @@ mkdir -p "$stage"
 
 make -s -C "$RS_ROOT" KDIR="$KDIR" modules >"$stage/build.log" 2>&1 ||
 	{ cat "$stage/build.log" >&2; die "rust_sample.ko did not build"; }
-cp "$(kbuild_out_dir "$KDIR")/rust_sample.ko" "$stage/"
+cp "$(kbuild_out_dir "$KDIR")/rust_sample.ko" "$(kbuild_out_dir "$KDIR")/tests/c_twin/c_sample.ko" "$stage/"
 
 # Static, so it runs in a busybox initramfs with no libc.
 target=x86_64-unknown-linux-gnu
 (cd "$RS_ROOT/tests" &&
 	CARGO_TARGET_DIR=$RS_ROOT/build/cargo RUSTFLAGS="-C target-feature=+crt-static" \
-		cargo build -q --locked --release -p rs-devtest --target "$target") >&2 ||
-	die "the userspace test program did not build"
-cp "$RS_ROOT/build/cargo/$target/release/rs-devtest" "$stage/"
+		cargo build -q --locked --release -p rs-devtest -p rs-bench --target "$target") >&2 ||
+	die "the userspace test programs did not build"
+cp "$RS_ROOT/build/cargo/$target/release/rs-devtest" "$RS_ROOT/build/cargo/$target/release/rs-bench" "$stage/"

@@ -3,14 +3,26 @@
 #
 # guest.sh MODE: what the test VM does.
 #
-#   test   load the module (its KUnit suites run), check the device node,
-#          unload, and check that the node is gone
+#   test   the full suite on rust_sample (its KUnit suites run at the first
+#          insmod), then the same suite on the C twin, c_sample: a
+#          behavioural difference between the two is a failing test
+#   debug  the same, then stress, fuzzing, fault injection, lifecycle
+#          races and a kmemleak scan (the debug kernel)
+#   bench  the benchmark (make bench)
 #   run    the newcomer's tour for `make run`
 
 . /tests/lib.sh
 
-MOD=/lib/modules/rust_sample.ko
-DEV=/dev/rust_sample
+# use_driver NAME: point the checks at one driver. Results for the C twin
+# are prefixed with its name.
+use_driver() {
+	NAME=$1
+	MOD=/lib/modules/$1.ko
+	DEV=/dev/$1
+	STATS=/sys/kernel/debug/$1/stats
+	if [ "$1" = rust_sample ]; then P=; else P=$1:; fi
+}
+use_driver rust_sample
 
 is_misc_chardev() {
 	[ -c "$DEV" ] || { echo "$DEV is not a character device"; return 1; }
@@ -35,32 +47,32 @@ echo_cat_roundtrip() {
 
 rmmod_fails_while_open() {
 	exec 4<>"$DEV"
-	if rmmod rust_sample 2>/dev/null; then
+	if rmmod "$NAME" 2>/dev/null; then
 		echo "rmmod succeeded with the device open"
 		return 1
 	fi
 	exec 4>&-
-	rmmod rust_sample || { echo "rmmod failed after close"; return 1; }
+	rmmod "$NAME" || { echo "rmmod failed after close"; return 1; }
 	insmod "$MOD"
 }
 
 # capacity_refused VALUE: insmod fails with EINVAL, says why in one line and
 # leaves nothing registered.
 capacity_refused() {
-	out=$(rs-devtest --load "$MOD" "capacity=$1") && { echo "loading with capacity=$1 succeeded"; rmmod rust_sample; return 1; }
+	out=$(rs-devtest --load "$MOD" "capacity=$1") && { echo "loading with capacity=$1 succeeded"; rmmod "$NAME"; return 1; }
 	[ "$out" = EINVAL ] || { echo "loading failed with $out, want EINVAL"; return 1; }
-	n=$(dmesg | grep -c "capacity=$1 is out of bounds")
+	n=$(dmesg | grep -c "$NAME: capacity=$1 is out of bounds")
 	[ "$n" = 1 ] || { echo "$n log lines for capacity=$1, want 1"; return 1; }
 	[ ! -e "$DEV" ] || { echo "$DEV exists after a refused load"; return 1; }
-	[ ! -d /sys/module/rust_sample ] || { echo "the module stayed loaded"; return 1; }
+	[ ! -d "/sys/module/$NAME" ] || { echo "the module stayed loaded"; return 1; }
 }
 
 # capacity_accepted VALUE: insmod works and the FIFO has that capacity.
 capacity_accepted() {
 	insmod "$MOD" capacity="$1" || return 1
-	grep -q "^capacity:	$1\$" /sys/kernel/debug/rust_sample/stats || {
-		echo "capacity is not $1:"; cat /sys/kernel/debug/rust_sample/stats; rmmod rust_sample; return 1; }
-	rmmod rust_sample
+	grep -q "^capacity:	$1\$" "$STATS" || {
+		echo "capacity is not $1:"; cat "$STATS"; rmmod "$NAME"; return 1; }
+	rmmod "$NAME"
 }
 
 load_cycles() {
@@ -68,33 +80,44 @@ load_cycles() {
 	while [ $i -lt "$1" ]; do
 		insmod "$MOD" || { echo "insmod failed at cycle $i"; return 1; }
 		[ -c "$DEV" ] || { echo "no $DEV at cycle $i"; return 1; }
-		rmmod rust_sample || { echo "rmmod failed at cycle $i"; return 1; }
+		rmmod "$NAME" || { echo "rmmod failed at cycle $i"; return 1; }
 		i=$((i + 1))
 	done
 	[ ! -e "$DEV" ] || { echo "$DEV left behind"; return 1; }
 }
 
-# The full suite: the module, its KUnit suites, rs-devtest, parameters and
-# lifecycle. $1: how many load/unload cycles.
+# The full suite on the driver use_driver chose: loading, the node,
+# rs-devtest, parameters and lifecycle. $1: how many load/unload cycles.
 full_suite() {
-	check module-loads insmod "$MOD"
-	check device-node-is-misc-chardev is_misc_chardev
-	check device-node-mode-0666 node_mode_is_0666
-	check echo-cat-roundtrip echo_cat_roundtrip
+	check "${P}module-loads" insmod "$MOD"
+	check "${P}device-node-is-misc-chardev" is_misc_chardev
+	check "${P}device-node-mode-0666" node_mode_is_0666
+	check "${P}echo-cat-roundtrip" echo_cat_roundtrip
 	# The userspace suite writes its own result lines.
-	rs-devtest "$DEV" 65536 >&3 || RS_FAILED=1
-	check rmmod-fails-while-open rmmod_fails_while_open
-	check module-unloads rmmod rust_sample
-	check device-node-removed node_gone
-	# The KUnit suites ran at the first insmod; keep later loads quiet.
-	dump_dmesg
-	echo -n "-" >/sys/module/kunit/parameters/filter_glob 2>/dev/null || true
-	check capacity-param-too-small-refused capacity_refused 4095
-	check capacity-param-too-large-refused capacity_refused 16777217
-	check capacity-param-zero-refused capacity_refused 0
-	check capacity-param-min-accepted capacity_accepted 4096
-	check capacity-param-max-accepted capacity_accepted 16777216
-	check "insmod-rmmod-$1-cycles" load_cycles "$1"
+	rs-devtest "$DEV" 65536 >/tmp/devtest.out || RS_FAILED=1
+	sed -e "s/^RS-TEST ok /&$P/" -e "s/^RS-TEST not ok /&$P/" /tmp/devtest.out >&3
+	check "${P}rmmod-fails-while-open" rmmod_fails_while_open
+	check "${P}module-unloads" rmmod "$NAME"
+	check "${P}device-node-removed" node_gone
+	if [ "$NAME" = rust_sample ]; then
+		# The KUnit suites ran at the first insmod; keep later loads quiet.
+		dump_dmesg
+		echo -n "-" >/sys/module/kunit/parameters/filter_glob 2>/dev/null || true
+	fi
+	check "${P}capacity-param-too-small-refused" capacity_refused 4095
+	check "${P}capacity-param-too-large-refused" capacity_refused 16777217
+	check "${P}capacity-param-zero-refused" capacity_refused 0
+	check "${P}capacity-param-min-accepted" capacity_accepted 4096
+	check "${P}capacity-param-max-accepted" capacity_accepted 16777216
+	check "${P}insmod-rmmod-$1-cycles" load_cycles "$1"
+}
+
+# Both drivers, one after the other.
+both_suites() {
+	full_suite "$1"
+	use_driver c_sample
+	full_suite "$1"
+	use_driver rust_sample
 }
 
 # rmmod racing with open and close: while another process opens and closes
@@ -143,7 +166,7 @@ param() { sed -n "s/.*rs\.$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
 
 case "$1" in
 test)
-	full_suite 100
+	both_suites 100
 	;;
 debug)
 	# Forget what the boot itself left behind; from here on, every leak
@@ -151,7 +174,7 @@ debug)
 	echo scan >$KMEMLEAK
 	echo clear >$KMEMLEAK
 	start=$(date +%s)
-	full_suite 200
+	both_suites 200
 	echo "RS-FIGURE phase_full_suite_seconds $(($(date +%s) - start))" >&3
 
 	start=$(date +%s)
@@ -175,6 +198,13 @@ debug)
 	check rmmod-races-open rmmod_races_open
 	echo "RS-FIGURE phase_lifecycle_race_seconds $(($(date +%s) - start))" >&3
 	check no-memory-leaks no_leaks
+	;;
+bench)
+	# make bench: both drivers loaded, every workload, records on fd 3.
+	insmod /lib/modules/rust_sample.ko || exit 1
+	insmod /lib/modules/c_sample.ko || exit 1
+	rs-bench "$(param benchmode)" "$(param benchscale)" >&3 || exit 1
+	rmmod rust_sample c_sample || exit 1
 	;;
 run)
 	# The tour's output goes to the result port, for `make run` to show.

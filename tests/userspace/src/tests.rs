@@ -653,7 +653,9 @@ fn fdinfo_shows_stats(ctx: &Ctx) -> Res<()> {
 fn debugfs_shows_stats(ctx: &Ctx) -> Res<()> {
     let f = open(&ctx.dev, O_RDWR)?;
     write_all(&f, b"123")?;
-    let text = std::fs::read_to_string("/sys/kernel/debug/rust_sample/stats")
+    // The driver's debugfs directory is named after its device node.
+    let name = ctx.dev.rsplit('/').next().unwrap_or_default();
+    let text = std::fs::read_to_string(format!("/sys/kernel/debug/{name}/stats"))
         .map_err(|e| e.to_string())?;
     check(
         text.contains("len:\t3\n") && text.contains("writers:\t1\n"),
