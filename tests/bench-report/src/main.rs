@@ -147,6 +147,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let tr = text.get("rust_sample.ko").copied().unwrap_or(f64::NAN)
         / text.get("c_sample.ko").copied().unwrap_or(f64::NAN);
     writeln!(md, "\nText Rust/C: {}", fmt(tr))?;
+    // The KUnit suites are compiled into the module (CONFIG_KUNIT=y): their
+    // functions' share of .text, from the symbol sizes.
+    let nm = std::fs::read_to_string(dir.join("rust_sample.nm"))?;
+    let (mut all, mut kunit) = (0u64, 0u64);
+    for line in nm.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.len() == 4 && (f[2] == "t" || f[2] == "T") {
+            let size = u64::from_str_radix(f[1], 16).unwrap_or(0);
+            all += size;
+            if f[3].contains("5tests") || f[3].to_lowercase().contains("kunit") {
+                kunit += size;
+            }
+        }
+    }
+    writeln!(
+        md,
+        "\nrust_sample.ko function bytes: {all}, of which KUnit suites {kunit}; without them {}.",
+        all - kunit
+    )?;
     let rdis = std::fs::read_to_string(dir.join("rust_sample.dis"))?;
     let cdis = std::fs::read_to_string(dir.join("c_sample.dis"))?;
     writeln!(
@@ -154,8 +173,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "\n**Calls out of the hot path** (relocations in `objdump -dr`)\n"
     )?;
     for (label, dis, func) in [
-        ("rust_sample read_iter", &rdis, "read_iter"),
-        ("rust_sample write_iter", &rdis, "write_iter"),
+        ("rust_sample read (trampoline)", &rdis, "9read_iter"),
+        (
+            "rust_sample read (SampleFile::read)",
+            &rdis,
+            "MiscFile4read",
+        ),
+        ("rust_sample write (trampoline)", &rdis, "10write_iter"),
+        (
+            "rust_sample write (SampleFile::write)",
+            &rdis,
+            "MiscFile5write",
+        ),
         ("c_sample read_iter", &cdis, "c_sample_read_iter"),
         ("c_sample write_iter", &cdis, "c_sample_write_iter"),
     ] {
