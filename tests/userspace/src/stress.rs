@@ -179,14 +179,8 @@ fn worker_thread(dev: &str, seed: u64, deadline: Instant) -> Res<Tally> {
 }
 
 fn worker_process(dev: String, seed: u64, deadline: Instant) -> Res<()> {
-    // SAFETY: a handler that does nothing, without SA_RESTART: blocking calls
-    // return EINTR, which is what the signals are for.
-    unsafe {
-        let mut sa: libc::sigaction = std::mem::zeroed();
-        sa.sa_sigaction = on_usr1 as extern "C" fn(libc::c_int) as usize;
-        libc::sigemptyset(&mut sa.sa_mask);
-        libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut());
-    }
+    // The SIGUSR1 handler was installed by `run` before the fork, so a
+    // signal that arrives at once cannot kill the child.
     let handles: Vec<_> = (0..THREADS)
         .map(|i| {
             let dev = dev.clone();
@@ -221,6 +215,15 @@ pub fn run(dev: &str, seconds: u64, seed: u64) -> Res<()> {
     let f = open(dev, libc::O_RDWR | libc::O_NONBLOCK)?;
     clear(&f).map_err(err_name)?;
     let before = stats(&f)?;
+    // SAFETY: a handler that does nothing, without SA_RESTART: blocking calls
+    // return EINTR, which is what the signals are for. Installed before the
+    // fork, so the workers inherit it before the first signal can arrive.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_usr1 as extern "C" fn(libc::c_int) as usize;
+        libc::sigemptyset(&mut sa.sa_mask);
+        libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut());
+    }
     let mut pids = Vec::new();
     for p in 0..PROCESSES {
         let dev = dev.to_string();
