@@ -8,7 +8,8 @@
 #
 # And the pieces they are made of:
 #
-#   make              build rust_sample.ko against KDIR (never builds a kernel)
+#   make              build rust_sample.ko against KDIR (never builds a kernel);
+#                     KUNIT=y adds the KUnit suites (the test build)
 #   make kernel       provision the test kernel (idempotent, cached)
 #   make check        clippy (W=e), rustfmt, unsafe boundary, rust-analyzer
 #   make test-debug   the reliability run on the debug kernel (part of test)
@@ -17,7 +18,8 @@
 #
 # Variables: KDIR (a Rust-enabled kernel build; defaults to the provisioned
 # one), KERNEL_SRC (a kernel source tree to provision from instead of
-# Debian's), KVER (7.3 or 7.2; default 7.3), LLVM (-19), RUST_SAMPLE_CACHE
+# Debian's), KVER (7.3 or 7.2; default 7.3), LLVM (default: -N for rustc's LLVM N),
+# RUST_SAMPLE_CACHE
 # (the cache directory).
 #
 # Kbuild reads ./Kbuild, not this file.
@@ -26,20 +28,32 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 
 KVER ?= 7.3
-LLVM ?= -19
-export KVER LLVM
+export KVER
+# LLVM: the user's setting, else the major of rustc's LLVM (scripts/lib.sh),
+# so that CONFIG_RUST_INLINE_HELPERS can inline the C helpers. Exported only
+# when the user set it: the scripts then take it as an override.
+ifeq ($(origin LLVM),undefined)
+LLVM := $(shell scripts/kernel-env.sh llvm)
+else
+export LLVM
+endif
 
 ifeq ($(origin KDIR),undefined)
 KDIR := $(shell KVER=$(KVER) scripts/kernel-env.sh kdir)
 PROVISIONED_KDIR := 1
 endif
 
-# Objects go to build/kbuild/<kernel>/ (MO=), one directory per kernel, so
-# the source tree stays clean and switching kernels rebuilds nothing twice.
-OUT := $(CURDIR)/build/kbuild/$(notdir $(KDIR))
+# KUNIT=y builds the test module, with the KUnit suites compiled in; the
+# default is the production module, without them.
+KUNIT ?= n
+
+# Objects go to build/kbuild/<kernel>[-kunit]/ (MO=), one directory per
+# kernel and build, so the source tree stays clean and switching rebuilds
+# nothing twice.
+OUT := $(CURDIR)/build/kbuild/$(notdir $(KDIR))$(if $(filter y,$(KUNIT)),-kunit)
 export KDIR
 
-KBUILD := $(MAKE) -C $(KDIR) M=$(CURDIR) MO=$(OUT) LLVM=$(LLVM)
+KBUILD := $(MAKE) -C $(KDIR) M=$(CURDIR) MO=$(OUT) LLVM=$(LLVM) $(if $(filter y,$(KUNIT)),RS_KUNIT=y)
 
 .PHONY: all modules kernel run test test-debug bench check rust-analyzer clean
 

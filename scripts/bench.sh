@@ -21,7 +21,8 @@ out=$RS_ROOT/build/bench
 rm -rf "$out"
 mkdir -p "$out"
 
-msg "building the modules and programs"
+msg "building the production modules (no KUnit suites) and programs"
+export KUNIT=n
 "$RS_ROOT/scripts/stage.sh" "$out/stage"
 "$RS_ROOT/scripts/initramfs.sh" "$out/initramfs.cpio" "$out/stage"
 
@@ -47,11 +48,11 @@ done
 mo=$(kbuild_out_dir "$KDIR")
 size "$mo/rust_sample.ko" "$mo/tests/c_twin/c_sample.ko" >"$out/size.txt"
 # Out-of-line helper calls on the Rust hot path: C inline functions (lock,
-# unlock, ...) that rustc cannot inline across the clang/rustc LLVM gap.
-llvm-objdump-19 -dr --no-show-raw-insn "$mo/rust_sample.ko" >"$out/rust_sample.dis"
-llvm-objdump-19 -dr --no-show-raw-insn "$mo/tests/c_twin/c_sample.ko" >"$out/c_sample.dis"
+# unlock, ...) that rustc could not inline (none with CONFIG_RUST_INLINE_HELPERS).
+llvm-objdump$RS_LLVM -dr --no-show-raw-insn "$mo/rust_sample.ko" >"$out/rust_sample.dis"
+llvm-objdump$RS_LLVM -dr --no-show-raw-insn "$mo/tests/c_twin/c_sample.ko" >"$out/c_sample.dis"
 # Symbol sizes, to tell the KUnit suites' share of the Rust module's text.
-llvm-nm-19 -S "$mo/rust_sample.ko" >"$out/rust_sample.nm"
+llvm-nm$RS_LLVM -S "$mo/rust_sample.ko" >"$out/rust_sample.nm"
 
 (cd "$RS_ROOT/tests" && CARGO_TARGET_DIR=$RS_ROOT/build/cargo \
 	cargo run -q --locked --release -p rs-bench-report -- "$out") ||

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# kernel-env.sh kdir|ksrc|key
+# kernel-env.sh kdir|ksrc|key|llvm
 #
 # Prints where the provisioned kernel for KVER/FLAVOUR lives, without
 # building anything. The Makefile uses it for its KDIR default.
@@ -12,5 +12,6 @@ case "${1:-}" in
 kdir) kernel_build_dir ;;
 ksrc) kernel_src_dir ;;
 key) kernel_key ;;
-*) die "usage: kernel-env.sh kdir|ksrc|key" ;;
+llvm) echo "$RS_LLVM" ;;
+*) die "usage: kernel-env.sh kdir|ksrc|key|llvm" ;;
 esac

@@ -7,8 +7,8 @@
 #
 #   RUST_SAMPLE_CACHE   default: ${XDG_CACHE_HOME:-$HOME/.cache}/rust_sample
 #
-# The test kernel is keyed by kernel version, a hash of the config fragment
-# and `rustc --version`, so a change to any of them builds a new tree next to
+# The test kernel is keyed by kernel version, a hash of the config fragments,
+# `rustc --version` and the LLVM suffix, so a change to any of them builds a new tree next to
 # the old one instead of reusing a stale one.
 
 set -euo pipefail
@@ -39,7 +39,31 @@ test | debug) ;;
 	;;
 esac
 
-RS_LLVM=${LLVM:--19}
+# The LLVM toolchain (LLVM=-22 means clang-22, ld.lld-22, ...). By default
+# the major of rustc's own LLVM, read from `rustc -vV`, so that clang and
+# rustc agree and CONFIG_RUST_INLINE_HELPERS can inline the C helpers into
+# Rust code. scripts/provision-host.sh installs that clang; where Debian has
+# none, it leaves a marker and the build falls back to clang-19 without
+# inline helpers. LLVM= on the command line stays an override (a user's own
+# KDIR is built with whatever it was configured with).
+rustc_llvm_major() { rustc -vV | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p'; }
+RS_FALLBACK_LLVM=-19
+no_clang_marker() { echo "$RS_CACHE/toolchain/no-clang-$1"; }
+llvm_setup() {
+	local m
+	m=$(rustc_llvm_major)
+	if [ -n "${LLVM:-}" ]; then
+		RS_LLVM=$LLVM
+	elif [ -n "$m" ] && [ ! -e "$(no_clang_marker "$m")" ]; then
+		RS_LLVM=-$m
+	else
+		RS_LLVM=$RS_FALLBACK_LLVM
+	fi
+	# The major that the suffix names ("22" from "-22"; empty for LLVM=1).
+	RS_LLVM_MAJOR=${RS_LLVM#-}
+	case "$RS_LLVM_MAJOR" in *[!0-9]* | '') RS_LLVM_MAJOR= ;; esac
+}
+llvm_setup
 
 msg() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -63,19 +87,29 @@ rustc_version() { rustc --version; }
 # "1.95.0" from "rustc 1.95.0 (59807616e 2026-04-14)".
 rustc_semver() { rustc_version | awk '{ print $2 }'; }
 
+# Whether the C helpers can be inlined into Rust: clang and rustc on the
+# same LLVM major, and that clang installed (provision-host.sh tries).
+inline_helpers() {
+	[ -n "$RS_LLVM_MAJOR" ] && [ "$RS_LLVM_MAJOR" = "$(rustc_llvm_major)" ]
+}
+
 fragment_files() {
 	echo "$RS_ROOT/scripts/config/test.config"
+	if inline_helpers; then
+		echo "$RS_ROOT/scripts/config/inline-helpers.config"
+	fi
 	if [ "$RS_FLAVOUR" = debug ]; then
 		echo "$RS_ROOT/scripts/config/debug.config"
 	fi
 }
 
-# The cache key of one kernel build.
+# The cache key of one kernel build: the fragments (which include whether
+# the helpers are inlined), rustc and the LLVM suffix.
 kernel_key() {
 	local h
 	h=$(cat $(fragment_files) | sha256sum | cut -c1-12)
 	local r
-	r=$(rustc_version | sha256sum | cut -c1-8)
+	r=$({ rustc_version; echo "LLVM=$RS_LLVM"; } | sha256sum | cut -c1-8)
 	echo "$RS_KVER-$RS_FLAVOUR-$h-$r"
 }
 
@@ -92,8 +126,15 @@ kernel_src_dir() {
 kernel_build_dir() { echo "$RS_CACHE/build/linux-$(kernel_key)"; }
 
 # Where Kbuild writes the module built against kernel build directory $1
-# (MO=), so builds against several kernels never share objects.
-kbuild_out_dir() { echo "$RS_ROOT/build/kbuild/$(basename "$1")"; }
+# (MO=), so builds against several kernels never share objects; KUNIT=y
+# (the test build, with the KUnit suites) has its own directory.
+kbuild_out_dir() {
+	if [ "${KUNIT:-n}" = y ]; then
+		echo "$RS_ROOT/build/kbuild/$(basename "$1")-kunit"
+	else
+		echo "$RS_ROOT/build/kbuild/$(basename "$1")"
+	fi
+}
 
 rust_lib_src_dir() { echo "$RS_CACHE/rust-src/$(rustc_semver)/usr/src/rustc-$(rustc_semver)/library"; }
 

@@ -15,6 +15,24 @@ PACKAGES=(
 
 BINDGEN_VERSION=0.73.2
 
+# The clang of rustc's LLVM major (scripts/lib.sh), for inline helpers.
+# Optional: where Debian has no such clang, a marker makes the build fall
+# back to clang-19 without inline helpers, and this says so in one line.
+m=$(rustc_llvm_major)
+if [ -z "${LLVM:-}" ] && [ -n "$m" ] && [ "$m" != 19 ] && [ ! -e "$(no_clang_marker "$m")" ]; then
+	llvm_pkgs=("clang-$m" "lld-$m" "llvm-$m")
+	installed=$(dpkg-query -W -f='${Status}\n' "${llvm_pkgs[@]}" 2>/dev/null | grep -c '^install ok installed$' || true)
+	if [ "$installed" -ne 3 ]; then
+		msg "installing ${llvm_pkgs[*]} (rustc uses LLVM $m; the C helpers get inlined into Rust)"
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+		if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${llvm_pkgs[@]}" >&2; then
+			mkdir -p "$(dirname "$(no_clang_marker "$m")")"
+			touch "$(no_clang_marker "$m")"
+			msg "Debian has no clang-$m for rustc's LLVM $m: building with LLVM=$RS_FALLBACK_LLVM, without CONFIG_RUST_INLINE_HELPERS"
+		fi
+	fi
+fi
+
 missing=()
 for p in "${PACKAGES[@]}"; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then

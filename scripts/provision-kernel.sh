@@ -9,7 +9,8 @@
 # fragment hash, rustc version) is complete, it returns in seconds.
 #
 # Environment: KVER (7.3), KERNEL_SRC (use this source
-# tree instead of Debian's), RUST_SAMPLE_CACHE, LLVM (-19).
+# tree instead of Debian's), RUST_SAMPLE_CACHE, LLVM (default: rustc's LLVM
+# major, scripts/lib.sh).
 
 . "$(dirname "$0")/lib.sh"
 
@@ -19,6 +20,10 @@ if [ -f "$build/.rust_sample-complete" ]; then
 fi
 
 "$RS_ROOT/scripts/provision-host.sh"
+# Provisioning may have found no clang for rustc's LLVM: decide again.
+llvm_setup
+build=$(kernel_build_dir)
+[ -f "$build/.rust_sample-complete" ] && exit 0
 command -v "${BINDGEN:-bindgen}" >/dev/null 2>&1 ||
 	die "bindgen is not installed (${BINDGEN:-bindgen} is not on PATH); install it with: cargo install --locked bindgen-cli --version 0.73.2"
 
@@ -74,7 +79,8 @@ if ! kmake rustavailable >"$build/rustavailable.log" 2>&1; then
 	die "the toolchain cannot build Rust for this kernel (see above)"
 fi
 
-msg "configuring $(kernel_key): tinyconfig + $(fragment_files | xargs -n1 basename | tr '\n' ' ')"
+msg "configuring $(kernel_key): tinyconfig + $(fragment_files | xargs -n1 basename | tr '\n' ' ')with LLVM=$RS_LLVM"
+inline_helpers || msg "rustc's LLVM is $(rustc_llvm_major) and clang's is ${RS_LLVM_MAJOR:-unknown}: building without CONFIG_RUST_INLINE_HELPERS"
 kmake -s tinyconfig >/dev/null
 # shellcheck disable=SC2046
 (cd "$build" && "$src/scripts/kconfig/merge_config.sh" -m -O "$build" .config $(fragment_files) >/dev/null)
