@@ -14,7 +14,9 @@
 KDIR=${KDIR:-$(kernel_build_dir)}
 ksrc=$(cd "$KDIR" && [ -e source ] && readlink -f source || pwd)
 log=$RS_ROOT/build/check/$(basename "$KDIR")
-mo=$(kbuild_out_dir "$KDIR")-clippy
+# Clippy sees the test build, a superset of the production one (the KUnit
+# suites are cfg'd in).
+mo=$(KUNIT=y kbuild_out_dir "$KDIR")-clippy
 mkdir -p "$log"
 rc=0
 
@@ -34,7 +36,7 @@ clippy() {
 	# Kbuild rebuilds when the command line changes, so CLIPPY=1 really runs.
 	# W=e turns every warning, clippy's included, into an error.
 	mkdir -p "$mo"
-	make -C "$KDIR" M="$RS_ROOT" MO="$mo" LLVM="$RS_LLVM" CLIPPY=1 W=e modules || return 1
+	make -C "$KDIR" M="$RS_ROOT" MO="$mo" LLVM="$RS_LLVM" RS_KUNIT=y CLIPPY=1 W=e modules || return 1
 }
 
 rust_files() {
@@ -71,7 +73,7 @@ unsafe_boundary() {
 rust_analyzer() {
 	rm -f "$RS_ROOT/rust-project.json" "$mo/rust-project.json"
 	mkdir -p "$mo"
-	make -C "$KDIR" M="$RS_ROOT" MO="$mo" LLVM="$RS_LLVM" rust-analyzer || return 1
+	make -C "$KDIR" M="$RS_ROOT" MO="$mo" LLVM="$RS_LLVM" RS_KUNIT=y rust-analyzer || return 1
 	local json
 	json=$(ls "$mo/rust-project.json" "$RS_ROOT/rust-project.json" 2>/dev/null | head -n1)
 	python3 - "$json" <<'PY'

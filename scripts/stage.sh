@@ -5,7 +5,8 @@
 #
 # Builds what goes into the test VM besides busybox: rust_sample.ko and its
 # C twin c_sample.ko (against KDIR) and the static userspace test program,
-# and copies them to STAGE_DIR.
+# and copies them to STAGE_DIR. KUNIT=y (the default here) builds the test
+# module, with its KUnit suites; `make bench` passes KUNIT=n.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -13,7 +14,8 @@ stage=$1
 KDIR=${KDIR:-$(kernel_build_dir)}
 mkdir -p "$stage"
 
-make -s -C "$RS_ROOT" KDIR="$KDIR" modules >"$stage/build.log" 2>&1 ||
+export KUNIT=${KUNIT:-y}
+make -s -C "$RS_ROOT" KDIR="$KDIR" KUNIT="$KUNIT" modules >"$stage/build.log" 2>&1 ||
 	{ cat "$stage/build.log" >&2; die "rust_sample.ko did not build"; }
 cp "$(kbuild_out_dir "$KDIR")/rust_sample.ko" "$(kbuild_out_dir "$KDIR")/tests/c_twin/c_sample.ko" "$stage/"
 
