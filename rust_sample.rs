@@ -23,8 +23,8 @@ use kernel::{
 };
 
 use abstractions::miscdev::{
-    MiscOptions,
-    MiscRegistration, //
+    MiscDeviceOptions,
+    MiscDeviceRegistration, //
 };
 use device::{
     fifo::{
@@ -58,7 +58,7 @@ module! {
 /// Fields drop in declaration order: the device node goes first, so no new
 /// open can start while the debugfs entries go.
 struct RustSample {
-    _misc: Pin<KBox<MiscRegistration<SampleFile>>>,
+    _misc: Pin<KBox<MiscDeviceRegistration<SampleFile>>>,
     _stats: Pin<KBox<debugfs::File<Arc<SampleDevice>>>>,
     _debugfs: debugfs::Dir,
 }
@@ -85,8 +85,8 @@ impl kernel::Module for RustSample {
             GFP_KERNEL,
         )?;
         let misc = KBox::try_pin_init(
-            MiscRegistration::register(
-                MiscOptions {
+            MiscDeviceRegistration::register(
+                MiscDeviceOptions {
                     name: c"rust_sample",
                     mode: 0o666,
                 },

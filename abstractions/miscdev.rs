@@ -7,19 +7,24 @@
 //! Why this exists next to `kernel::miscdevice` (Linux 7.3): a FIFO device
 //! needs four things that module does not offer.
 //!
-//! - A `poll` slot. `PollCondVar` and `PollTable` exist, but
-//!   `MiscDevice` has no callback that could use them.
+//! - A `poll` slot. `MiscDevice` has no callback that could register a wait
+//!   queue.
 //! - A stream open. Without `stream_open()`, `pread`/`pwrite` reach
 //!   `read_iter`/`write_iter` with an arbitrary position.
-//! - The file's `O_NONBLOCK` state at read and write time. `Kiocb` exposes
-//!   only the private data, and `fcntl(F_SETFL)` can change the flag after
-//!   open, so it cannot be cached there.
+//! - The file's `O_NONBLOCK` state at read and write time
+//!   ([`Kiocb::is_nonblocking`]).
 //! - Data that belongs to the device, not to one open file, reachable from
-//!   `open`. `MiscDeviceRegistration` carries none.
+//!   `open`.
 //!
-//! The shape follows `kernel::miscdevice` closely (a `#[vtable]` trait, a
-//! private generic vtable struct, `ForeignOwnable` private data) so that
-//! upstreaming it is a matter of adding slots there.
+//! It also differs where upstream's API is unsound or too permissive:
+//! `release` gets no `&File` (the file is already dead, see
+//! [`MiscDevice::release`]), and the read, write and ioctl results are
+//! clamped to what the C caller can take.
+//!
+//! The names and shape follow `kernel::miscdevice` (a `#[vtable]` trait
+//! `MiscDevice`, `MiscDeviceRegistration`, `MiscDeviceOptions`, a private
+//! generic vtable struct, `ForeignOwnable` private data) so that upstreaming
+//! it is a matter of adding slots there.
 
 use core::marker::PhantomData;
 use kernel::{
@@ -35,7 +40,6 @@ use kernel::{
     },
     prelude::*,
     seq_file::SeqFile,
-    sync::poll::PollTable,
     types::{
         ForeignOwnable,
         Opaque, //
@@ -43,13 +47,16 @@ use kernel::{
 };
 
 use super::{
-    io::IoContext,
-    poll::PollMask, //
+    kiocb::Kiocb,
+    poll::{
+        PollMask,
+        PollTable, //
+    },
 };
 
 /// Options for registering a misc device.
 #[derive(Copy, Clone)]
-pub(crate) struct MiscOptions {
+pub(crate) struct MiscDeviceOptions {
     /// The name of the device node under `/dev`.
     pub(crate) name: &'static CStr,
     /// The permission bits of the device node, for example `0o666`.
@@ -57,40 +64,56 @@ pub(crate) struct MiscOptions {
 }
 
 /// The file operations of a misc device, and the data its files share.
+///
+/// Every file is opened as a stream (`stream_open()`): `lseek`, `pread` and
+/// `pwrite` fail with `ESPIPE` before reaching the driver, and the VFS never
+/// uses the file position.
 #[vtable]
-pub(crate) trait MiscFile: Sized {
+pub(crate) trait MiscDevice: Sized {
     /// Data that belongs to the device and that every `open` can reach.
     type Shared: Send + Sync;
 
     /// The pointer type that holds one open file's state.
     type Ptr: ForeignOwnable + Send + Sync;
 
-    /// Open the device as a stream: `lseek`, `pread` and `pwrite` then fail
-    /// with `ESPIPE` before reaching the driver (`stream_open()`).
-    const STREAM: bool = false;
-
     /// Called when the device is opened. The returned pointer becomes the
     /// file's private data.
+    ///
+    /// `misc_open()` calls this with the global `misc_mtx` held, which every
+    /// misc device's open and every `misc_register()` on the system take.
+    /// So `open` must never block on anything a user can hold, such as a
+    /// lock that a read or write keeps across a copy from or to user memory
+    /// (userfaultfd and FUSE can stall such a copy for ever).
     fn open(shared: &Self::Shared, file: &File) -> Result<Self::Ptr>;
 
-    /// Called when the last reference to the file is gone.
-    fn release(this: Self::Ptr, _file: &File) {
+    /// Called from `__fput()` when the last reference to the file is gone.
+    ///
+    /// There is no `&File` parameter, unlike upstream's `MiscDevice`: the
+    /// file's reference count is already zero here and the file is freed
+    /// right after, so a `&File` would let safe code call `get_file()` on a
+    /// dead file (`ARef::from`). Anything the driver needs from the file
+    /// belongs in `Self::Ptr`, taken at `open`. `__fput()` may run in a
+    /// shared kworker (`delayed_fput`), so this must not block on anything
+    /// a user can hold either.
+    fn release(this: Self::Ptr) {
         drop(this);
     }
 
-    /// `read(2)` and friends.
-    fn read(
+    /// `read(2)` and friends. Returns how many bytes were copied to `dest`;
+    /// the layer caps the result at `dest`'s length on entry.
+    fn read_iter(
         _this: <Self::Ptr as ForeignOwnable>::Borrowed<'_>,
-        _io: &IoContext<'_>,
+        _kiocb: &Kiocb<'_>,
         _dest: &mut IovIterDest<'_>,
     ) -> Result<usize> {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
-    /// `write(2)` and friends.
-    fn write(
+    /// `write(2)` and friends. Returns how many bytes were taken from `src`;
+    /// the layer caps the result at `src`'s length on entry.
+    fn write_iter(
         _this: <Self::Ptr as ForeignOwnable>::Borrowed<'_>,
-        _io: &IoContext<'_>,
+        _kiocb: &Kiocb<'_>,
         _src: &mut IovIterSource<'_>,
     ) -> Result<usize> {
         build_error!(VTABLE_DEFAULT_ERROR)
@@ -107,7 +130,22 @@ pub(crate) trait MiscFile: Sized {
     }
 
     /// `ioctl(2)`. `arg` is usually a user pointer, see `kernel::uaccess`.
+    /// A successful call returns a non-negative value; the layer turns a
+    /// negative `Ok` into `EINVAL` rather than pass it off as an errno.
     fn ioctl(
+        _this: <Self::Ptr as ForeignOwnable>::Borrowed<'_>,
+        _file: &File,
+        _cmd: u32,
+        _arg: usize,
+    ) -> Result<isize> {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `ioctl(2)` from a 32-bit process. Without it, a device with `ioctl`
+    /// gets `compat_ptr_ioctl()`, which converts `arg` as a pointer and
+    /// calls [`MiscDevice::ioctl`], as upstream's `MiscDevice` does.
+    #[cfg(CONFIG_COMPAT)]
+    fn compat_ioctl(
         _this: <Self::Ptr as ForeignOwnable>::Borrowed<'_>,
         _file: &File,
         _cmd: u32,
@@ -134,22 +172,25 @@ pub(crate) trait MiscFile: Sized {
 /// - `shared` is initialised before the device is registered.
 #[repr(C)]
 #[pin_data(PinnedDrop)]
-pub(crate) struct MiscRegistration<T: MiscFile> {
+pub(crate) struct MiscDeviceRegistration<T: MiscDevice> {
     #[pin]
     inner: Opaque<bindings::miscdevice>,
     shared: T::Shared,
 }
 
 // SAFETY: `misc_deregister` may run on any thread, and `T::Shared` is `Send`.
-unsafe impl<T: MiscFile> Send for MiscRegistration<T> {}
+unsafe impl<T: MiscDevice> Send for MiscDeviceRegistration<T> {}
 
 // SAFETY: `&self` only gives out `&T::Shared`, which is `Sync`; the C side is
 // synchronised by `misc_mtx`.
-unsafe impl<T: MiscFile> Sync for MiscRegistration<T> {}
+unsafe impl<T: MiscDevice> Sync for MiscDeviceRegistration<T> {}
 
-impl<T: MiscFile> MiscRegistration<T> {
+impl<T: MiscDevice> MiscDeviceRegistration<T> {
     /// Registers a misc device whose files share `shared`.
-    pub(crate) fn register(opts: MiscOptions, shared: T::Shared) -> impl PinInit<Self, Error> {
+    pub(crate) fn register(
+        opts: MiscDeviceOptions,
+        shared: T::Shared,
+    ) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
             // Fields are initialised in this order: `shared` exists before
             // the device node does, so no `open` can see it uninitialised.
@@ -173,7 +214,7 @@ impl<T: MiscFile> MiscRegistration<T> {
 }
 
 #[pinned_drop]
-impl<T: MiscFile> PinnedDrop for MiscRegistration<T> {
+impl<T: MiscDevice> PinnedDrop for MiscDeviceRegistration<T> {
     fn drop(self: Pin<&mut Self>) {
         // SAFETY: By the type invariants the device is registered and this is
         // the one place that deregisters it. After this no `open` can start;
@@ -184,18 +225,18 @@ impl<T: MiscFile> PinnedDrop for MiscRegistration<T> {
 }
 
 /// The `file_operations` table for `T`, and the C callbacks in it.
-struct MiscVTable<T: MiscFile>(PhantomData<T>);
+struct MiscVTable<T: MiscDevice>(PhantomData<T>);
 
-impl<T: MiscFile> MiscVTable<T> {
+impl<T: MiscDevice> MiscVTable<T> {
     const VTABLE: bindings::file_operations = bindings::file_operations {
         open: Some(Self::open),
         release: Some(Self::release),
-        read_iter: if T::HAS_READ {
+        read_iter: if T::HAS_READ_ITER {
             Some(Self::read_iter)
         } else {
             None
         },
-        write_iter: if T::HAS_WRITE {
+        write_iter: if T::HAS_WRITE_ITER {
             Some(Self::write_iter)
         } else {
             None
@@ -207,7 +248,9 @@ impl<T: MiscFile> MiscVTable<T> {
             None
         },
         #[cfg(CONFIG_COMPAT)]
-        compat_ioctl: if T::HAS_IOCTL {
+        compat_ioctl: if T::HAS_COMPAT_IOCTL {
+            Some(Self::compat_ioctl)
+        } else if T::HAS_IOCTL {
             bindings::compat_ptr_ioctl
         } else {
             None
@@ -218,8 +261,10 @@ impl<T: MiscFile> MiscVTable<T> {
             None
         },
         // Open files pin the module: rmmod fails while the device is open.
-        // The registration always lives in this module, so this module is
-        // the owner whatever `T` is.
+        // The owner is this module's own `struct module`, not
+        // `T::OwnerModule`: the registration and this table always live in
+        // this module whatever `T` is, and Linux 7.2 has no `OwnerModule`
+        // (`abstractions/module.rs`).
         owner: super::module::THIS_MODULE,
         ..pin_init::zeroed()
     };
@@ -246,15 +291,12 @@ impl<T: MiscFile> MiscVTable<T> {
     ///
     /// Called by `misc_open()` with a file undergoing initialisation whose
     /// private data points at the `struct miscdevice` of a
-    /// `MiscRegistration<T>`.
+    /// `MiscDeviceRegistration<T>`.
     unsafe extern "C" fn open(inode: *mut bindings::inode, raw_file: *mut bindings::file) -> c_int {
-        let ret = if T::STREAM {
-            // SAFETY: Both pointers are valid for a file being opened.
-            unsafe { bindings::stream_open(inode, raw_file) }
-        } else {
-            // SAFETY: Both pointers are valid for a file being opened.
-            unsafe { bindings::generic_file_open(inode, raw_file) }
-        };
+        // INVARIANT: Every file of this device is a stream from here on: the
+        // `File` arguments below rely on it.
+        // SAFETY: Both pointers are valid for a file being opened.
+        let ret = unsafe { bindings::stream_open(inode, raw_file) };
         if ret != 0 {
             return ret;
         }
@@ -263,12 +305,16 @@ impl<T: MiscFile> MiscVTable<T> {
         let misc = unsafe { (*raw_file).private_data };
         // SAFETY: `misc_open()` set the private data to the registered
         // `struct miscdevice`, which by the type invariants is the first
-        // field of a `#[repr(C)]` `MiscRegistration<T>`. `misc_open()` holds
+        // field of a `#[repr(C)]` `MiscDeviceRegistration<T>`. `misc_open()` holds
         // `misc_mtx`, so `misc_deregister()` cannot free it during this call.
-        let registration = unsafe { &*misc.cast::<MiscRegistration<T>>() };
+        let registration = unsafe { &*misc.cast::<MiscDeviceRegistration<T>>() };
 
-        // SAFETY: The file is valid for the duration of `T::open`, and no
-        // `fdget_pos` region is active on a file that is being opened.
+        // SAFETY: The file is valid, with a positive reference count, for the
+        // duration of `T::open`. The `fdget_pos` rule of `File` (such calls
+        // took `f_pos_lock`) protects `f_pos`; this file is a stream, which
+        // never has `FMODE_ATOMIC_POS`, so the VFS never uses its `f_pos`,
+        // and `File` has no accessor for it. The same holds in every callback
+        // below.
         let file = unsafe { File::from_raw_file(raw_file) };
 
         match T::open(&registration.shared, file) {
@@ -288,13 +334,14 @@ impl<T: MiscFile> MiscVTable<T> {
     /// Called by the VFS when the last reference to a file opened by
     /// [`Self::open`] is gone.
     unsafe extern "C" fn release(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
-        // SAFETY: The release call of a file owns its private data.
+        // SAFETY: The memory of the file is valid for this call (its reference
+        // count is zero, so no `&File` is made), and the release call owns
+        // its private data.
         let private = unsafe { (*file).private_data };
         // SAFETY: `open` stored a `T::Ptr` with `into_foreign`; this is the
         // one place that takes it back, and no other callback can run now.
         let ptr = unsafe { <T::Ptr as ForeignOwnable>::from_foreign(private) };
-        // SAFETY: The file is valid for the duration of this call.
-        T::release(ptr, unsafe { File::from_raw_file(file) });
+        T::release(ptr);
         0
     }
 
@@ -307,15 +354,16 @@ impl<T: MiscFile> MiscVTable<T> {
         iter: *mut bindings::iov_iter,
     ) -> isize {
         // SAFETY: `kiocb` is valid for this call.
-        let io = unsafe { IoContext::from_raw(kiocb) };
+        let io = unsafe { Kiocb::from_raw(kiocb) };
         // SAFETY: `ki_filp` of a valid kiocb is a file opened by `open`.
         let this = unsafe { Self::private((*kiocb).ki_filp) };
         // SAFETY: `iter` is a valid destination iterator for this call.
         let dest = unsafe { IovIterDest::from_raw(iter) };
-        match T::read(this, &io, dest) {
-            // CAST: A read never exceeds the iterator's length, which the VFS
-            // caps at `MAX_RW_COUNT`, far below `isize::MAX`.
-            Ok(n) => n as isize,
+        let max = dest.len();
+        match T::read_iter(this, &io, dest) {
+            // CAST: Capped at the iterator's length on entry, which the VFS
+            // caps at `MAX_RW_COUNT` (`rw_verify_area()`), below `isize::MAX`.
+            Ok(n) => n.min(max) as isize,
             Err(err) => err.to_errno() as isize,
         }
     }
@@ -329,14 +377,15 @@ impl<T: MiscFile> MiscVTable<T> {
         iter: *mut bindings::iov_iter,
     ) -> isize {
         // SAFETY: `kiocb` is valid for this call.
-        let io = unsafe { IoContext::from_raw(kiocb) };
+        let io = unsafe { Kiocb::from_raw(kiocb) };
         // SAFETY: `ki_filp` of a valid kiocb is a file opened by `open`.
         let this = unsafe { Self::private((*kiocb).ki_filp) };
         // SAFETY: `iter` is a valid source iterator for this call.
         let src = unsafe { IovIterSource::from_raw(iter) };
-        match T::write(this, &io, src) {
+        let max = src.len();
+        match T::write_iter(this, &io, src) {
             // CAST: As in `read_iter`.
-            Ok(n) => n as isize,
+            Ok(n) => n.min(max) as isize,
             Err(err) => err.to_errno() as isize,
         }
     }
@@ -351,8 +400,8 @@ impl<T: MiscFile> MiscVTable<T> {
     ) -> bindings::__poll_t {
         // SAFETY: `file` was opened by `open` and is valid for this call.
         let this = unsafe { Self::private(file) };
-        // SAFETY: `file` is valid for this call; `poll` does not run inside an
-        // `fdget_pos` region.
+        // SAFETY: `file` is valid, with a positive reference count, for this
+        // call; it is a stream (see `open`).
         let f = unsafe { File::from_raw_file(file) };
         // SAFETY: `table` is null or valid for the duration of this call.
         let table = unsafe { PollTable::from_raw(table) };
@@ -365,13 +414,37 @@ impl<T: MiscFile> MiscVTable<T> {
     unsafe extern "C" fn ioctl(file: *mut bindings::file, cmd: c_uint, arg: c_ulong) -> c_long {
         // SAFETY: `file` was opened by `open` and is valid for this call.
         let this = unsafe { Self::private(file) };
-        // SAFETY: `file` is valid for this call; ioctl does not run inside an
-        // `fdget_pos` region.
+        // SAFETY: `file` is valid, with a positive reference count, for this
+        // call; it is a stream (see `open`).
         let f = unsafe { File::from_raw_file(file) };
         // `c_ulong` is `usize` in the kernel's `ffi` crate.
-        match T::ioctl(this, f, cmd, arg) {
-            // CAST: ioctl results are small counts or zero.
-            Ok(ret) => ret as c_long,
+        Self::ioctl_result(T::ioctl(this, f, cmd, arg))
+    }
+
+    /// # Safety
+    ///
+    /// Called by the VFS with a valid file opened by [`Self::open`], for a
+    /// 32-bit caller.
+    #[cfg(CONFIG_COMPAT)]
+    unsafe extern "C" fn compat_ioctl(
+        file: *mut bindings::file,
+        cmd: c_uint,
+        arg: c_ulong,
+    ) -> c_long {
+        // SAFETY: `file` was opened by `open` and is valid for this call.
+        let this = unsafe { Self::private(file) };
+        // SAFETY: As in `ioctl`.
+        let f = unsafe { File::from_raw_file(file) };
+        Self::ioctl_result(T::compat_ioctl(this, f, cmd, arg))
+    }
+
+    /// An ioctl's result as the C caller takes it: `Ok` must not look like
+    /// an errno, so a negative one becomes `EINVAL` (see [`MiscDevice::ioctl`]).
+    fn ioctl_result(ret: Result<isize>) -> c_long {
+        match ret {
+            // CAST: `isize` and `c_long` are the same type in the kernel.
+            Ok(ret) if ret >= 0 => ret as c_long,
+            Ok(_) => EINVAL.to_errno() as c_long,
             Err(err) => err.to_errno() as c_long,
         }
     }
@@ -383,7 +456,8 @@ impl<T: MiscFile> MiscVTable<T> {
     unsafe extern "C" fn show_fdinfo(seq: *mut bindings::seq_file, file: *mut bindings::file) {
         // SAFETY: `file` was opened by `open` and is valid for this call.
         let this = unsafe { Self::private(file) };
-        // SAFETY: `file` is valid for this call, outside any `fdget_pos` region.
+        // SAFETY: `file` is valid, with a positive reference count, for this
+        // call; it is a stream (see `open`).
         let f = unsafe { File::from_raw_file(file) };
         // SAFETY: `seq` is valid for this call and used from this thread only.
         let m = unsafe { SeqFile::from_raw(seq) };

@@ -8,8 +8,8 @@
 //! why each wrapper exists and what upstream would need to absorb it.
 
 pub(crate) mod capability;
-pub(crate) mod io;
+pub(crate) mod kiocb;
 pub(crate) mod miscdev;
 pub(crate) mod module;
 pub(crate) mod poll;
-pub(crate) mod uapi;
+pub(crate) mod wait;

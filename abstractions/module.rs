@@ -33,10 +33,17 @@ extern "C" {
 
 /// `THIS_MODULE`: the `struct module` of this module, usable in a constant
 /// such as a `file_operations` table.
-// SAFETY: Taking the address of an extern static reads nothing; the symbol
-// is defined by modpost for every loadable module and lives as long as the
-// module's code, which is the only place this pointer is used from.
-pub(crate) const THIS_MODULE: *mut bindings::module = unsafe { __this_module.get() };
+///
+/// Taking the address of an extern static is safe (Rust 1.82; the kernel's
+/// minimum is 1.85): it reads nothing. Why the pointer stays valid: the
+/// symbol is defined by modpost for every loadable module, and `struct
+/// module` is freed only after the module's exit function has run, which
+/// unregisters every `file_operations` that names it. C consumes the pointer
+/// through `fops_get()`/`try_module_get()`, which fail once the module is
+/// going, so an `open` never starts on an unloading module.
+pub(crate) const THIS_MODULE: *mut bindings::module = (&raw const __this_module)
+    .cast_mut()
+    .cast::<bindings::module>();
 
 /// The value of a module parameter.
 pub(crate) fn param<T: Copy>(param: &ModuleParamAccess<T>) -> T {

@@ -67,15 +67,13 @@ pub(crate) enum WriteStep {
 
 /// The FIFO shared by every opener of the device.
 ///
-/// # Invariants
-///
-/// `readers` and `writers` count the open files with read and with write
-/// access; each `open` is matched by one `close` with the same access.
+/// Who holds the device open is not kept here: `open` and `release` count
+/// openers without the FIFO's lock (`device/file.rs`, `Openers`), and the
+/// decisions that depend on it take `has_writer`, whether any file with
+/// write access is open.
 pub(crate) struct Fifo<S> {
     ring: Ring<S>,
     counters: Counters,
-    readers: u32,
-    writers: u32,
     atomic_max: usize,
 }
 
@@ -87,8 +85,6 @@ impl<S: DerefMut<Target = [u8]>> Fifo<S> {
         Self {
             ring: Ring::new(storage),
             counters: Counters::default(),
-            readers: 0,
-            writers: 0,
             atomic_max,
         }
     }
@@ -108,44 +104,10 @@ impl<S: DerefMut<Target = [u8]>> Fifo<S> {
         self.counters
     }
 
-    /// Open files with read access.
-    pub(crate) fn readers(&self) -> u32 {
-        self.readers
-    }
-
-    /// Open files with write access.
-    pub(crate) fn writers(&self) -> u32 {
-        self.writers
-    }
-
-    /// Records an open with the given access.
-    pub(crate) fn open(&mut self, read: bool, write: bool) {
-        // INVARIANT: one more open file of each kind it has access for.
-        // OVERFLOW: there are fewer open files than `u32::MAX`
-        // (`sysctl fs.file-max` caps them far lower), but saturate anyway.
-        if read {
-            self.readers = self.readers.saturating_add(1);
-        }
-        if write {
-            self.writers = self.writers.saturating_add(1);
-        }
-    }
-
-    /// Records the close of a file opened with the given access.
-    pub(crate) fn close(&mut self, read: bool, write: bool) {
-        // INVARIANT: matched with the `open` of the same file.
-        if read {
-            self.readers = self.readers.saturating_sub(1);
-        }
-        if write {
-            self.writers = self.writers.saturating_sub(1);
-        }
-    }
-
     /// Readable for `poll`: a read would not block, because there is data
     /// or because it would return end of file.
-    pub(crate) fn is_readable(&self) -> bool {
-        !self.ring.is_empty() || self.writers == 0
+    pub(crate) fn is_readable(&self, has_writer: bool) -> bool {
+        !self.ring.is_empty() || !has_writer
     }
 
     /// Writable for `poll`: some space is free.
@@ -153,18 +115,18 @@ impl<S: DerefMut<Target = [u8]>> Fifo<S> {
         !self.ring.is_full()
     }
 
-    /// Hung up for `poll`: no writer is left.
-    pub(crate) fn is_hung_up(&self) -> bool {
-        self.writers == 0
+    /// Whether the FIFO holds no data.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.ring.is_empty()
     }
 
     /// Decides what a read of `count` bytes does now.
-    pub(crate) fn read_step(&self, count: usize) -> ReadStep {
+    pub(crate) fn read_step(&self, count: usize, has_writer: bool) -> ReadStep {
         if count == 0 {
             ReadStep::Take(0)
         } else if !self.ring.is_empty() {
             ReadStep::Take(core::cmp::min(count, self.ring.len()))
-        } else if self.writers == 0 {
+        } else if !has_writer {
             ReadStep::Eof
         } else {
             ReadStep::Wait

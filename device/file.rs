@@ -2,30 +2,32 @@
 
 //! `/dev/rust_sample`: the file operations over the shared FIFO.
 //!
-//! One [`SampleDevice`] per loaded module holds the FIFO under a mutex and
-//! two wait queues; each open file holds a [`SampleFile`] with a reference
-//! to it. The rules of the FIFO live in [`super::fifo`]; this file adds the
-//! locking, the waiting and the copies to and from userspace.
+//! One [`SampleDevice`] per loaded module holds the FIFO under a mutex, the
+//! opener counts and two wait queues; each open file holds a [`SampleFile`]
+//! with a reference to it. The rules of the FIFO live in [`super::fifo`];
+//! this file adds the locking, the waiting and the copies to and from
+//! userspace.
+//!
+//! Reads and writes hold the FIFO mutex across their copies, and a user can
+//! stall a copy for as long as it likes (a userfaultfd or FUSE page). `open`
+//! runs under the global `misc_mtx` and `release` may run in a shared
+//! kworker, so neither takes that mutex: the opener counts are atomics, and
+//! a reader re-checks them after queueing itself for a wake-up
+//! (`PollWaitQueue::wait_interruptible_unless`), so the last writer's
+//! `release` can wake it without the lock.
 
 use kernel::{
-    fs::{
-        file::flags,
-        File, //
-    },
+    fs::File,
     iov::{
         IovIterDest,
         IovIterSource, //
     },
-    new_mutex, new_poll_condvar,
+    new_mutex,
     page::PAGE_SIZE,
     prelude::*,
     seq_file::SeqFile,
     seq_print,
     sync::{
-        poll::{
-            PollCondVar,
-            PollTable, //
-        },
         Arc,
         Mutex, //
     },
@@ -42,14 +44,25 @@ use super::{
         ReadStep,
         WriteStep, //
     },
+    openers::{
+        Access,
+        Openers, //
+    },
     ring::ResizeError,
     uapi, //
 };
 use crate::abstractions::{
     capability,
-    io::IoContext,
-    miscdev::MiscFile,
-    poll::PollMask, //
+    kiocb::Kiocb,
+    miscdev::MiscDevice,
+    poll::{
+        PollMask,
+        PollTable, //
+    },
+    wait::{
+        new_poll_wait_queue,
+        PollWaitQueue, //
+    },
 };
 
 /// The storage behind the FIFO: vmalloc-backed for large capacities.
@@ -65,12 +78,13 @@ fn new_storage(capacity: usize) -> Result<Storage> {
 pub(crate) struct SampleDevice {
     #[pin]
     fifo: Mutex<Fifo<Storage>>,
+    openers: Openers,
     /// Readers wait here for data or end of file; `poll` registers here too.
     #[pin]
-    readable: PollCondVar,
+    readable: PollWaitQueue,
     /// Writers wait here for space; `poll` registers here too.
     #[pin]
-    writable: PollCondVar,
+    writable: PollWaitQueue,
 }
 
 impl SampleDevice {
@@ -80,8 +94,9 @@ impl SampleDevice {
         Arc::pin_init(
             pin_init!(Self {
                 fifo <- new_mutex!(Fifo::new(storage, PAGE_SIZE)),
-                readable <- new_poll_condvar!("rust_sample::readable"),
-                writable <- new_poll_condvar!("rust_sample::writable"),
+                openers: Openers::new(),
+                readable <- new_poll_wait_queue!("rust_sample::readable"),
+                writable <- new_poll_wait_queue!("rust_sample::writable"),
             }),
             GFP_KERNEL,
         )
@@ -99,8 +114,8 @@ impl SampleDevice {
             // CAST: `usize` is 64 bits on every architecture this builds for.
             len: fifo.len() as u64,
             capacity: fifo.capacity() as u64,
-            readers: fifo.readers(),
-            writers: fifo.writers(),
+            readers: self.openers.readers(),
+            writers: self.openers.writers(),
         }
     }
 
@@ -142,24 +157,6 @@ pub(crate) fn write_stats(f: &mut impl core::fmt::Write, s: &uapi::Stats) -> cor
     writeln!(f, "writers:\t{}", s.writers)
 }
 
-/// Which ways a file was opened: fixed at open, since `fcntl` cannot change
-/// the access mode.
-#[derive(Clone, Copy)]
-struct Access {
-    read: bool,
-    write: bool,
-}
-
-impl Access {
-    fn of(file: &File) -> Self {
-        let mode = file.flags() & flags::O_ACCMODE;
-        Self {
-            read: mode == flags::O_RDONLY || mode == flags::O_RDWR,
-            write: mode == flags::O_WRONLY || mode == flags::O_RDWR,
-        }
-    }
-}
-
 /// One open file of the device.
 pub(crate) struct SampleFile {
     device: Arc<SampleDevice>,
@@ -168,22 +165,19 @@ pub(crate) struct SampleFile {
 
 impl Drop for SampleFile {
     fn drop(&mut self) {
-        self.device
-            .fifo
-            .lock()
-            .close(self.access.read, self.access.write);
-        // The last writer gone is end of file for blocked readers and a
-        // hang-up for pollers.
-        self.device.readable.notify_all();
+        // No FIFO lock here: see the module docs. Only the last writer's
+        // close changes anything a sleeper or poller waits for (end of file,
+        // hang-up), as in `pipe_release()`.
+        if self.device.openers.close(self.access) {
+            self.device.readable.notify_all();
+        }
     }
 }
 
 #[vtable]
-impl MiscFile for SampleFile {
+impl MiscDevice for SampleFile {
     type Shared = Arc<SampleDevice>;
     type Ptr = KBox<Self>;
-
-    const STREAM: bool = true;
 
     fn open(device: &Arc<SampleDevice>, file: &File) -> Result<KBox<Self>> {
         let access = Access::of(file);
@@ -195,26 +189,36 @@ impl MiscFile for SampleFile {
             GFP_KERNEL,
         )?;
         // Count the opener only once nothing can fail: `SampleFile::drop`
-        // undoes exactly this. A new writer makes nothing readier, so there
-        // is nobody to wake.
-        device.fifo.lock().open(access.read, access.write);
+        // undoes exactly this. No FIFO lock: `open` runs under `misc_mtx`.
+        device.openers.open(access);
         Ok(this)
     }
 
-    fn read(this: &SampleFile, io: &IoContext<'_>, dest: &mut IovIterDest<'_>) -> Result<usize> {
+    fn read_iter(
+        this: &SampleFile,
+        kiocb: &Kiocb<'_>,
+        dest: &mut IovIterDest<'_>,
+    ) -> Result<usize> {
         let device = &this.device;
+        let openers = &device.openers;
         let count = dest.len();
         let mut fifo = device.fifo.lock();
         let n = loop {
-            match fifo.read_step(count) {
+            match fifo.read_step(count, openers.has_writer()) {
                 ReadStep::Take(n) => break n,
                 ReadStep::Eof => return Ok(0),
-                ReadStep::Wait if io.is_nonblocking() => return Err(EAGAIN),
+                ReadStep::Wait if kiocb.is_nonblocking() => return Err(EAGAIN),
                 ReadStep::Wait => {
-                    // A signal ends the wait with nothing consumed. The
-                    // signal code turns ERESTARTSYS into a restart or EINTR,
-                    // as the handler's SA_RESTART decides.
-                    if device.readable.wait_interruptible(&mut fifo) {
+                    // The last writer's `release` wakes us without the FIFO
+                    // lock, so the writer count is checked again once we are
+                    // queued. A signal ends the wait with nothing consumed;
+                    // the signal code turns ERESTARTSYS into a restart or
+                    // EINTR, as the handler's SA_RESTART decides.
+                    let (guard, signalled) = device.readable.wait_interruptible_unless(fifo, |f| {
+                        !f.is_empty() || !openers.has_writer()
+                    });
+                    fifo = guard;
+                    if signalled {
                         return Err(ERESTARTSYS);
                     }
                 }
@@ -232,17 +236,26 @@ impl MiscFile for SampleFile {
         Ok(taken)
     }
 
-    fn write(this: &SampleFile, io: &IoContext<'_>, src: &mut IovIterSource<'_>) -> Result<usize> {
+    fn write_iter(
+        this: &SampleFile,
+        kiocb: &Kiocb<'_>,
+        src: &mut IovIterSource<'_>,
+    ) -> Result<usize> {
         let device = &this.device;
         let count = src.len();
         let mut fifo = device.fifo.lock();
         let n = loop {
             match fifo.write_step(count) {
                 WriteStep::Put(n) => break n,
-                WriteStep::Wait if io.is_nonblocking() => return Err(EAGAIN),
+                WriteStep::Wait if kiocb.is_nonblocking() => return Err(EAGAIN),
                 WriteStep::Wait => {
-                    // As in `read`: nothing stored, restart or EINTR.
-                    if device.writable.wait_interruptible(&mut fifo) {
+                    // Space only changes under the FIFO lock, which we hold
+                    // until queued, so there is nothing to re-check. As in
+                    // `read_iter`: nothing stored, restart or EINTR.
+                    let (guard, signalled) =
+                        device.writable.wait_interruptible_unless(fifo, |_| false);
+                    fifo = guard;
+                    if signalled {
                         return Err(ERESTARTSYS);
                     }
                 }
@@ -262,17 +275,18 @@ impl MiscFile for SampleFile {
 
     fn poll(this: &SampleFile, file: &File, table: &PollTable<'_>) -> PollMask {
         let device = &this.device;
-        table.register_wait(file, &device.readable);
-        table.register_wait(file, &device.writable);
+        device.readable.register(file, table);
+        device.writable.register(file, table);
+        let has_writer = device.openers.has_writer();
         let fifo = device.fifo.lock();
         let mut mask = PollMask::NONE;
-        if fifo.is_readable() {
+        if fifo.is_readable(has_writer) {
             mask = mask | PollMask::READABLE;
         }
         if fifo.is_writable() {
             mask = mask | PollMask::WRITABLE;
         }
-        if fifo.is_hung_up() && this.access.read {
+        if !has_writer && this.access.read {
             mask = mask | PollMask::HANGUP;
         }
         mask
@@ -286,7 +300,7 @@ impl MiscFile for SampleFile {
                 let stats = device.stats();
                 UserSlice::new(arg, core::mem::size_of::<uapi::Stats>())
                     .writer()
-                    .write(&stats)?;
+                    .write_slice(stats.as_bytes())?;
             }
             uapi::IOC_GET_CAPACITY => {
                 // CAST: `usize` is 64 bits on every architecture this builds for.

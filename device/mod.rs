@@ -5,12 +5,16 @@
 //! - [`ring`] and [`fifo`]: the FIFO core, plain Rust that also builds on
 //!   the host.
 //! - [`file`]: the file operations, over `abstractions::miscdev`.
+//! - [`openers`]: who holds the device open, counted without the FIFO lock.
 //! - [`uapi`]: the ioctl ABI, mirrored from `include/uapi/rust_sample.h`.
 
 #![forbid(unsafe_code)]
 
 pub(crate) mod fifo;
 pub(crate) mod file;
+pub(crate) mod openers;
 pub(crate) mod ring;
+// Only in the test build (`make KUNIT=y`; see Kbuild).
+#[cfg(rs_kunit)]
 mod tests;
 pub(crate) mod uapi;

@@ -162,25 +162,30 @@ mod fifo {
 
     #[test]
     fn empty_with_writer_waits() -> Result {
-        let mut f = fifo(16)?;
-        f.open(false, true);
-        assert_eq!(f.read_step(4), ReadStep::Wait);
+        let f = fifo(16)?;
+        assert_eq!(f.read_step(4, true), ReadStep::Wait);
         Ok(())
     }
 
     #[test]
     fn empty_without_writer_is_eof() -> Result {
+        let f = fifo(16)?;
+        assert_eq!(f.read_step(4, false), ReadStep::Eof);
+        Ok(())
+    }
+
+    #[test]
+    fn data_is_read_before_eof() -> Result {
         let mut f = fifo(16)?;
-        assert_eq!(f.read_step(4), ReadStep::Eof);
-        f.open(true, false);
-        assert_eq!(f.read_step(4), ReadStep::Eof);
+        put(&mut f, b"ab");
+        assert_eq!(f.read_step(4, false), ReadStep::Take(2));
         Ok(())
     }
 
     #[test]
     fn zero_length_calls_do_nothing() -> Result {
         let f = fifo(16)?;
-        assert_eq!(f.read_step(0), ReadStep::Take(0));
+        assert_eq!(f.read_step(0, true), ReadStep::Take(0));
         assert_eq!(f.write_step(0), WriteStep::Put(0));
         Ok(())
     }
@@ -189,8 +194,8 @@ mod fifo {
     fn read_takes_at_most_what_is_there() -> Result {
         let mut f = fifo(16)?;
         put(&mut f, b"abc");
-        assert_eq!(f.read_step(10), ReadStep::Take(3));
-        assert_eq!(f.read_step(2), ReadStep::Take(2));
+        assert_eq!(f.read_step(10, true), ReadStep::Take(3));
+        assert_eq!(f.read_step(2, true), ReadStep::Take(2));
         Ok(())
     }
 
@@ -271,29 +276,14 @@ mod fifo {
     }
 
     #[test]
-    fn openers_are_counted_by_access() -> Result {
-        let mut f = fifo(16)?;
-        f.open(true, false);
-        f.open(false, true);
-        f.open(true, true);
-        assert_eq!((f.readers(), f.writers()), (2, 2));
-        f.close(true, true);
-        f.close(false, true);
-        assert_eq!((f.readers(), f.writers()), (1, 0));
-        Ok(())
-    }
-
-    #[test]
     fn readiness_follows_the_state() -> Result {
         let mut f = fifo(4)?;
-        f.open(false, true);
-        assert!(!f.is_readable() && f.is_writable() && !f.is_hung_up());
+        assert!(!f.is_readable(true) && f.is_writable());
         put(&mut f, b"abcd");
-        assert!(f.is_readable() && !f.is_writable());
-        f.close(false, true);
+        assert!(f.is_readable(true) && !f.is_writable());
         f.take(4, |run| run.len());
         // Empty without writers: readable, because a read returns EOF.
-        assert!(f.is_readable() && f.is_hung_up());
+        assert!(f.is_readable(false) && f.is_empty());
         Ok(())
     }
 
@@ -315,6 +305,54 @@ mod fifo {
         assert!(f.resize(KVVec::from_elem(0u8, 16, GFP_KERNEL)?).is_ok());
         assert_eq!((f.len(), f.capacity()), (3, 16));
         Ok(())
+    }
+}
+
+#[kunit_tests(rust_sample_openers)]
+mod openers {
+    use crate::device::openers::{
+        Access,
+        Openers, //
+    };
+
+    const R: Access = Access {
+        read: true,
+        write: false,
+    };
+    const W: Access = Access {
+        read: false,
+        write: true,
+    };
+    const RW: Access = Access {
+        read: true,
+        write: true,
+    };
+
+    #[test]
+    fn openers_are_counted_by_access() {
+        let o = Openers::new();
+        o.open(R);
+        o.open(W);
+        o.open(RW);
+        assert_eq!((o.readers(), o.writers()), (2, 2));
+        assert!(o.has_writer());
+        assert!(!o.close(RW));
+        assert_eq!((o.readers(), o.writers()), (1, 1));
+        // The last writer's close, and only that one, says so: it is the
+        // one that must wake readers for end of file.
+        assert!(o.close(W));
+        assert!(!o.has_writer());
+        assert!(!o.close(R));
+        assert_eq!((o.readers(), o.writers()), (0, 0));
+    }
+
+    #[test]
+    fn only_the_last_writer_is_last() {
+        let o = Openers::new();
+        o.open(W);
+        o.open(W);
+        assert!(!o.close(W));
+        assert!(o.close(W));
     }
 }
 

@@ -10,6 +10,10 @@ use kernel::ioctl::{
     _IOR,
     _IOW, //
 };
+use zerocopy_derive::{
+    Immutable,
+    IntoBytes, //
+};
 
 /// The ioctl magic number of this device.
 pub(crate) const IOC_MAGIC: u32 = 0xB9;
@@ -26,10 +30,12 @@ pub(crate) const IOC_CLEAR: u32 = _IO(IOC_MAGIC, 4);
 /// `struct rust_sample_stats`.
 ///
 /// Six `u64` then two `u32`: 56 bytes with no padding, so copying it out can
-/// leak no uninitialised byte. `abstractions::uapi` implements `AsBytes` for
-/// it on that ground and asserts the size at compile time.
+/// leak no uninitialised byte. The `IntoBytes` derive (zerocopy, vendored by
+/// the kernel) proves that at compile time and fails to build if a field
+/// change ever adds padding; `Immutable` rules out interior mutability. So
+/// `as_bytes()` is safe, and no hand-written `unsafe impl` is needed.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, IntoBytes, Immutable)]
 pub(crate) struct Stats {
     pub(crate) bytes_read: u64,
     pub(crate) bytes_written: u64,

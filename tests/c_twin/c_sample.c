@@ -32,12 +32,20 @@ static unsigned long capacity = RUST_SAMPLE_DEFAULT_CAPACITY;
 module_param(capacity, ulong, 0444);
 MODULE_PARM_DESC(capacity, "FIFO capacity in bytes (4096 to 16777216)");
 
+/*
+ * Reads and writes hold the mutex across copy_to_iter()/copy_from_iter(),
+ * which a user can stall at will (userfaultfd, FUSE). open() runs under the
+ * global misc_mtx and release() may run in the shared delayed_fput worker,
+ * so neither takes the mutex: the opener counts are atomics, and
+ * wait_event_interruptible() re-checks them after queueing, so the last
+ * writer's release() can wake readers without the lock.
+ */
 struct c_sample {
-	struct mutex lock;		/* protects everything below */
+	struct mutex lock;		/* protects the FIFO and counters below */
 	u8 *buf;
 	size_t cap, head, len;
 	u64 bytes_read, bytes_written, reads, writes;
-	u32 readers, writers;
+	atomic_t readers, writers;	/* open files by access, lockless */
 	wait_queue_head_t readable;	/* readers wait for data or EOF */
 	wait_queue_head_t writable;	/* writers wait for space */
 };
@@ -80,25 +88,24 @@ static int c_sample_open(struct inode *inode, struct file *file)
 
 	if (ret)
 		return ret;
-	mutex_lock(&dev.lock);
+	/* No lock: we run under misc_mtx. A new writer wakes nobody. */
 	if (file->f_mode & FMODE_READ)
-		dev.readers++;
+		atomic_inc(&dev.readers);
 	if (file->f_mode & FMODE_WRITE)
-		dev.writers++;
-	mutex_unlock(&dev.lock);
+		atomic_inc(&dev.writers);
 	return 0;
 }
 
 static int c_sample_release(struct inode *inode, struct file *file)
 {
-	mutex_lock(&dev.lock);
 	if (file->f_mode & FMODE_READ)
-		dev.readers--;
-	if (file->f_mode & FMODE_WRITE)
-		dev.writers--;
-	mutex_unlock(&dev.lock);
-	/* The last writer gone is EOF for readers and a hang-up for pollers. */
-	wake_up_interruptible_poll(&dev.readable, EPOLLIN | EPOLLHUP);
+		atomic_dec(&dev.readers);
+	/*
+	 * The last writer gone is EOF for readers and a hang-up for pollers;
+	 * no other close changes what they wait for (as in pipe_release()).
+	 */
+	if ((file->f_mode & FMODE_WRITE) && atomic_dec_and_test(&dev.writers))
+		wake_up_interruptible_poll(&dev.readable, EPOLLIN | EPOLLHUP);
 	return 0;
 }
 
@@ -111,14 +118,15 @@ static ssize_t c_sample_read_iter(struct kiocb *iocb, struct iov_iter *to)
 		return 0;
 	mutex_lock(&dev.lock);
 	while (!dev.len) {
-		if (!dev.writers) {
+		if (!atomic_read(&dev.writers)) {
 			mutex_unlock(&dev.lock);
 			return 0;
 		}
 		mutex_unlock(&dev.lock);
 		if (nonblock)
 			return -EAGAIN;
-		if (wait_event_interruptible(dev.readable, dev.len || !dev.writers))
+		if (wait_event_interruptible(dev.readable,
+					     READ_ONCE(dev.len) || !atomic_read(&dev.writers)))
 			return -ERESTARTSYS;
 		mutex_lock(&dev.lock);
 	}
@@ -196,14 +204,17 @@ static __poll_t c_sample_poll(struct file *file, poll_table *wait)
 {
 	__poll_t mask = 0;
 
+	bool has_writer;
+
 	poll_wait(file, &dev.readable, wait);
 	poll_wait(file, &dev.writable, wait);
+	has_writer = atomic_read(&dev.writers);
 	mutex_lock(&dev.lock);
-	if (dev.len || !dev.writers)
+	if (dev.len || !has_writer)
 		mask |= EPOLLIN | EPOLLRDNORM;
 	if (dev.len < dev.cap)
 		mask |= EPOLLOUT | EPOLLWRNORM;
-	if (!dev.writers && (file->f_mode & FMODE_READ))
+	if (!has_writer && (file->f_mode & FMODE_READ))
 		mask |= EPOLLHUP;
 	mutex_unlock(&dev.lock);
 	return mask;
@@ -219,9 +230,9 @@ static void get_stats(struct rust_sample_stats *s)
 	s->writes = dev.writes;
 	s->len = dev.len;
 	s->capacity = dev.cap;
-	s->readers = dev.readers;
-	s->writers = dev.writers;
 	mutex_unlock(&dev.lock);
+	s->readers = atomic_read(&dev.readers);
+	s->writers = atomic_read(&dev.writers);
 }
 
 static long set_capacity(u64 bytes)

@@ -112,12 +112,30 @@ full_suite() {
 	check "${P}insmod-rmmod-$1-cycles" load_cycles "$1"
 }
 
+# misc_stall STALLED OTHER: with both drivers loaded, a read of STALLED
+# whose copy a user stalls (userfaultfd) must not block opens of either
+# device, nor the unload and load of OTHER (misc_mtx). rs-devtest prints
+# the result line.
+misc_stall() {
+	insmod "/lib/modules/$1.ko" && insmod "/lib/modules/$2.ko" || {
+		not_ok "$3misc-open-not-stalled" "could not load both drivers"; return; }
+	rs-devtest misc-stall "/dev/$1" "/dev/$2" "/lib/modules/$2.ko" >/tmp/stall.out ||
+		RS_FAILED=1
+	sed -e "s/^RS-TEST ok /&$3/" -e "s/^RS-TEST not ok /&$3/" /tmp/stall.out >&3
+	rmmod "$1" 2>/dev/null
+	rmmod "$2" 2>/dev/null
+	[ ! -e "/dev/$1" ] && [ ! -e "/dev/$2" ] || {
+		not_ok "$3misc-stall-cleanup" "a driver stayed loaded after the stall test"; }
+}
+
 # Both drivers, one after the other.
 both_suites() {
 	full_suite "$1"
 	use_driver c_sample
 	full_suite "$1"
 	use_driver rust_sample
+	misc_stall rust_sample c_sample ""
+	misc_stall c_sample rust_sample c_sample:
 }
 
 # rmmod racing with open and close: while another process opens and closes

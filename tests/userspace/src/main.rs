@@ -10,6 +10,7 @@
 mod faults;
 mod fuzz;
 mod rng;
+mod stall;
 mod stress;
 mod sys;
 mod tests;
@@ -33,6 +34,10 @@ fn main() {
         )),
         (Some("fault-load"), 4) => Some(("fault-injection-load", faults::load(&args[2], &args[3]))),
         (Some("fault-resize"), 3) => Some(("fault-injection-resize", faults::resize(&args[2]))),
+        (Some("misc-stall"), 5) => Some((
+            "misc-open-not-stalled",
+            stall::run(&args[2], &args[3], &args[4]),
+        )),
         _ => None,
     };
     if let Some((name, res)) = extra {

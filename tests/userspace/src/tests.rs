@@ -43,6 +43,14 @@ pub const ALL: &[(&str, Test)] = &[
         "blocked-reader-woken-by-writer",
         blocked_reader_woken_by_writer,
     ),
+    (
+        "blocked-reader-eof-on-last-writer-close",
+        blocked_reader_eof_on_last_writer_close,
+    ),
+    (
+        "last-writer-close-races-reader",
+        last_writer_close_races_reader,
+    ),
     ("poll-readiness-transitions", poll_readiness_transitions),
     (
         "poll-wakeup-from-other-process",
@@ -244,6 +252,106 @@ fn blocked_reader_woken_by_writer(ctx: &Ctx) -> Res<()> {
     })?;
     write_all(&w, b"ping")?;
     wait(child)
+}
+
+/// The scheduler state of one of our threads (`R`, `S`, `D`, ...), from
+/// `/proc/self/task/TID/stat`.
+fn thread_state(tid: i32) -> Res<char> {
+    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat"))
+        .map_err(|e| format!("stat of thread {tid}: {e}"))?;
+    // The state follows the parenthesised command name.
+    stat.rsplit_once(") ")
+        .and_then(|(_, rest)| rest.chars().next())
+        .ok_or_else(|| format!("unparsable stat: {stat}"))
+}
+
+/// Starts a thread that reads `fd` once and sends the result; returns its
+/// TID once the thread is asleep (state `S`), which it can only be inside
+/// that read.
+fn blocked_reader(fd: i32) -> Res<(i32, std::sync::mpsc::Receiver<Result<usize, i32>>)> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        // SAFETY: gettid has no preconditions.
+        let _ = tid_tx.send(unsafe { libc::gettid() });
+        let mut buf = [0u8; 16];
+        // SAFETY: a valid buffer; `fd` outlives the read (the caller keeps
+        // it open until the result arrives).
+        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        let _ = tx.send(if n < 0 { Err(errno()) } else { Ok(n as usize) });
+    });
+    let tid = tid_rx
+        .recv_timeout(Duration::from_secs(5))
+        .map_err(|_| "the reader thread did not start".to_string())?;
+    let start = Instant::now();
+    while thread_state(tid)? != 'S' {
+        if start.elapsed() > Duration::from_secs(5) {
+            return Err("the reader never went to sleep".into());
+        }
+        std::thread::yield_now();
+    }
+    Ok((tid, rx))
+}
+
+/// Only the last writer's close is end of file for a reader asleep on an
+/// empty FIFO, and that close must wake it (release wakes without the FIFO
+/// lock, so this is where a lost wake-up would show).
+fn blocked_reader_eof_on_last_writer_close(ctx: &Ctx) -> Res<()> {
+    let w1 = open(&ctx.dev, O_WRONLY)?;
+    let w2 = open(&ctx.dev, O_WRONLY)?;
+    let r = open(&ctx.dev, O_RDONLY)?;
+    let (tid, rx) = blocked_reader(r.0)?;
+    drop(w1);
+    sleep_ms(200);
+    check(rx.try_recv().is_err(), || {
+        "the reader returned while a writer was still open".into()
+    })?;
+    check(thread_state(tid)? == 'S', || {
+        "the reader is not asleep while a writer is open".into()
+    })?;
+    drop(w2);
+    match rx.recv_timeout(Duration::from_secs(5)) {
+        Ok(Ok(0)) => Ok(()),
+        Ok(Ok(n)) => Err(format!("read returned {n} bytes, want 0 (EOF)")),
+        Ok(Err(e)) => Err(format!("read failed with {}", err_name(e))),
+        Err(_) => Err("the last writer's close did not wake the reader".into()),
+    }
+}
+
+/// The last writer's close racing a reader that is about to sleep: every
+/// read must end in EOF, never sleep for ever (a lost wake-up).
+fn last_writer_close_races_reader(ctx: &Ctx) -> Res<()> {
+    let mut rng = Rng::new(7);
+    for i in 0..200 {
+        let w = open(&ctx.dev, O_WRONLY)?;
+        let r = open(&ctx.dev, O_RDONLY)?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        let fd = r.0;
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4];
+            // SAFETY: a valid buffer; `r` stays open until the result arrives.
+            let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+            let _ = tx.send(n);
+        });
+        // Close at a random moment around the reader's check and sleep.
+        let spin = rng.below(2000);
+        let start = Instant::now();
+        while start.elapsed().as_nanos() < u128::from(spin) * 100 {
+            std::hint::spin_loop();
+        }
+        drop(w);
+        match rx.recv_timeout(Duration::from_secs(5)) {
+            Ok(0) => {}
+            Ok(n) => return Err(format!("round {i}: read returned {n}, want 0 (EOF)")),
+            Err(_) => {
+                return Err(format!(
+                    "round {i}: the reader was never woken (lost wake-up)"
+                ))
+            }
+        }
+        drop(r);
+    }
+    Ok(())
 }
 
 const IN: i16 = libc::POLLIN;

@@ -1,33 +1,37 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! What a read or write needs to know about the call it serves.
+//! What a `read_iter` or `write_iter` call needs to know about itself.
 //!
 //! C header: [`include/linux/fs.h`](srctree/include/linux/fs.h).
 //!
 //! Why this exists: `kernel::fs::Kiocb` (Linux 7.3) gives access to the
 //! file's private data and position only. Whether a call may block depends on
 //! the file's `O_NONBLOCK` flag *now*, which `fcntl(F_SETFL)` can change at
-//! any time after open, and on `IOCB_NOWAIT` (`preadv2(RWF_NOWAIT)`, io_uring).
-//! Upstream could absorb this as a `Kiocb::is_nonblocking()` method.
+//! any time after open. Upstream could absorb this as a
+//! `Kiocb::is_nonblocking()` method; the name here is chosen to match.
 
 use core::marker::PhantomData;
 use kernel::{
     bindings,
-    fs::file::flags, //
+    fs::file::flags,
+    sync::atomic::{
+        Atomic,
+        Relaxed, //
+    },
 };
 
-/// The context of one `read_iter` or `write_iter` call.
+/// The `struct kiocb` of one `read_iter` or `write_iter` call.
 ///
 /// # Invariants
 ///
 /// `kiocb` points at a valid `struct kiocb`, whose `ki_filp` is a valid
 /// file, for the whole of `'a`.
-pub(crate) struct IoContext<'a> {
+pub(crate) struct Kiocb<'a> {
     kiocb: *mut bindings::kiocb,
     _lifetime: PhantomData<&'a bindings::kiocb>,
 }
 
-impl<'a> IoContext<'a> {
+impl<'a> Kiocb<'a> {
     /// # Safety
     ///
     /// `kiocb` must point at a valid `struct kiocb` with a valid `ki_filp`
@@ -43,13 +47,18 @@ impl<'a> IoContext<'a> {
     /// Whether this call must not sleep waiting for data or space: the file
     /// has `O_NONBLOCK` set at this moment.
     pub(crate) fn is_nonblocking(&self) -> bool {
-        // SAFETY: By the type invariants `kiocb` is valid, and we only read.
+        // SAFETY: By the type invariants `kiocb` is valid; `ki_filp` is set
+        // at init and never changes during the call.
         let file = unsafe { (*self.kiocb).ki_filp };
-        // `f_flags` can change under us through `fcntl(F_SETFL)`; this
-        // `read_volatile` stands for the `READ_ONCE()` C code uses.
-        //
-        // SAFETY: By the type invariants `ki_filp` is a valid file.
-        let f_flags = unsafe { core::ptr::addr_of!((*file).f_flags).read_volatile() };
+        // SAFETY: By the type invariants `ki_filp` is a valid file, so the
+        // pointer is valid and aligned for the whole call. The only writer
+        // after open is `setfl()` (fs/fcntl.c, `fcntl(F_SETFL)`): one plain,
+        // aligned 32-bit store under `f_lock`, which the kernel treats as
+        // untorn (KCSAN's `ASSUME_PLAIN_WRITES_ATOMIC`). A relaxed atomic
+        // load is the `READ_ONCE()` the C side would use; no lock is needed
+        // because any value before or after a racing `fcntl` is a correct
+        // answer.
+        let f_flags = unsafe { Atomic::from_ptr(&raw mut (*file).f_flags) }.load(Relaxed);
         (f_flags & flags::O_NONBLOCK) != 0
     }
 }
