@@ -14,6 +14,7 @@
 #   make check        clippy (W=e), rustfmt, unsafe boundary, rust-analyzer
 #   make test-debug   the reliability run on the debug kernel (part of test)
 #   make bench        Rust vs the C twin (tests/c_twin), pipe(2), /dev/zero
+#   make profile      instructions per hot operation, by function (perf, icount)
 #   make clean
 #
 # Variables: KDIR (a Rust-enabled kernel build; defaults to the provisioned
@@ -55,7 +56,7 @@ export KDIR
 
 KBUILD := $(MAKE) -C $(KDIR) M=$(CURDIR) MO=$(OUT) LLVM=$(LLVM) $(if $(filter y,$(KUNIT)),RS_KUNIT=y)
 
-.PHONY: all modules kernel run test test-debug bench check rust-analyzer clean
+.PHONY: all modules kernel run test test-debug bench profile check rust-analyzer clean
 
 all: modules
 
@@ -91,6 +92,11 @@ test-debug:
 # wall-clock and icount mode (Documentation/benchmarks.rst).
 bench:
 	@env -u KDIR scripts/bench.sh
+
+# Instructions per hot operation, by function and layer, Rust and C
+# (perf under icount; Documentation/benchmarks.md).
+profile:
+	@env -u KDIR scripts/profile.sh
 
 check: kernel
 	@scripts/check.sh

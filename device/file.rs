@@ -194,6 +194,7 @@ impl MiscDevice for SampleFile {
         Ok(this)
     }
 
+    #[inline]
     fn read_iter(
         this: &SampleFile,
         kiocb: &Kiocb<'_>,
@@ -236,6 +237,7 @@ impl MiscDevice for SampleFile {
         Ok(taken)
     }
 
+    #[inline]
     fn write_iter(
         this: &SampleFile,
         kiocb: &Kiocb<'_>,
@@ -273,6 +275,7 @@ impl MiscDevice for SampleFile {
         Ok(stored)
     }
 
+    #[inline]
     fn poll(this: &SampleFile, file: &File, table: &PollTable<'_>) -> PollMask {
         let device = &this.device;
         device.readable.register(file, table);
@@ -292,6 +295,7 @@ impl MiscDevice for SampleFile {
         mask
     }
 
+    #[inline]
     fn ioctl(this: &SampleFile, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
         let device = &this.device;
         let arg = UserPtr::from_addr(arg);

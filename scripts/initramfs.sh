@@ -26,6 +26,13 @@ dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'install ok in
 	die "busybox-static is not installed; run 'make kernel' or: apt-get install busybox-static"
 
 mkdir -p "$(dirname "$out")"
+# The committed list, plus the optional tools a stage may hold: perf, for
+# make profile.
+list=$out.list
+cp "$RS_ROOT/tests/vm/initramfs.list" "$list"
+if [ -f "$stage/perf" ]; then
+	echo 'file /bin/perf ${RS_STAGE}/perf 0755 0 0' >>"$list"
+fi
 RS_BUSYBOX=$busybox RS_TESTS=$RS_ROOT/tests/vm RS_STAGE=$stage \
-	"$gen" "$RS_ROOT/tests/vm/initramfs.list" >"$out.tmp"
+	"$gen" "$list" >"$out.tmp"
 mv "$out.tmp" "$out"

@@ -34,9 +34,9 @@ has() { [[ " $suites " == *" $1 "* ]]; }
 host_tests() {
 	local start summaries
 	start=$(date +%s)
-	msg "host tests (cargo test in tests/host)"
+	msg "host tests (cargo test: tests/host, and the benchmark statistics)"
 	(cd "$RS_ROOT/tests" && CARGO_TARGET_DIR=$RS_ROOT/build/cargo \
-		cargo test --locked -p rust_sample_host) >"$out/host.log" 2>&1 || true
+		cargo test --locked -p rust_sample_host -p rs-bench-report) >"$out/host.log" 2>&1 || true
 	# Count what cargo reports; a crash before any summary is one failure.
 	summaries=$(grep -E '^test result: ' "$out/host.log" || true)
 	if [ -z "$summaries" ]; then

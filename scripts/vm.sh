@@ -2,7 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # vm.sh --mode MODE --initrd CPIO --out DIR [--kernel BZIMAGE] [--timeout S]
-#       [--icount SHIFT] [--append ARGS] [--allow REGEX]
+#       [--icount SHIFT] [--smp N] [--append ARGS] [--allow REGEX]
+#
+# --smp 1 with --icount makes a run reproducible: with two vCPUs, QEMU
+# switches between them on host time, so multi-threaded work is scheduled
+# differently from run to run; with one, the guest's scheduler runs on the
+# instruction clock alone.
 #
 # Boots the test kernel under QEMU with a hard timeout and turns the guest's
 # result into this script's exit status:
@@ -17,7 +22,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-mode= initrd= out= timeout_s=120 icount= append= allow=
+mode= initrd= out= timeout_s=120 icount= append= allow= smp=2
 kernel="${KDIR:-$(kernel_build_dir)}/arch/x86/boot/bzImage"
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -27,6 +32,7 @@ while [ $# -gt 0 ]; do
 	--kernel) kernel=$2; shift 2 ;;
 	--timeout) timeout_s=$2; shift 2 ;;
 	--icount) icount=$2; shift 2 ;;
+	--smp) smp=$2; shift 2 ;;
 	--append) append=$2; shift 2 ;;
 	--allow) allow=$2; shift 2 ;;
 	*) die "vm.sh: unknown argument $1" ;;
@@ -56,7 +62,7 @@ rm -f "$console" "$results"
 
 set +e
 timeout -k 5 "$timeout_s" qemu-system-x86_64 \
-	-M pc "${accel[@]}" -smp 2 -m "$mem" \
+	-M pc "${accel[@]}" -smp "$smp" -m "$mem" \
 	-nodefaults -no-reboot -display none -monitor none \
 	-kernel "$kernel" -initrd "$initrd" \
 	-append "console=ttyS0 panic=-1 reboot=t rs.mode=$mode $append" \

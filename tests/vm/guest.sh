@@ -219,9 +219,57 @@ debug)
 	;;
 bench)
 	# make bench: both drivers loaded, every workload, records on fd 3.
+	# No address-space randomisation: buffer alignment changes the copy
+	# routines' paths, and the icount run must repeat to the instruction.
+	echo 0 >/proc/sys/kernel/randomize_va_space
 	insmod /lib/modules/rust_sample.ko || exit 1
 	insmod /lib/modules/c_sample.ko || exit 1
-	rs-bench "$(param benchmode)" "$(param benchscale)" >&3 || exit 1
+	rs-bench "$(param benchmode)" "$(param benchscale)" "$(param benchreps)" >&3 || exit 1
+	rmmod rust_sample c_sample || exit 1
+	;;
+profile)
+	# make profile: perf samples cpu-clock while rs-bench repeats one hot
+	# operation. Under icount, time is instructions, so samples count
+	# instructions. Each report goes to the result port between markers.
+	insmod /lib/modules/rust_sample.ko || exit 1
+	insmod /lib/modules/c_sample.ko || exit 1
+	echo 0 >/proc/sys/kernel/kptr_restrict
+	echo 0 >/proc/sys/kernel/randomize_va_space
+	echo -1 >/proc/sys/kernel/perf_event_paranoid
+	period=$(param period)
+	iters=$(param iters)
+	# perf's cpu-clock samples from an hrtimer, which fires between ticks
+	# only once the kernel runs in high-resolution mode; that switch waits
+	# for a stable clocksource (the TSC, about a second after boot).
+	i=0
+	until grep -q 'hres_active *: 1' /proc/timer_list; do
+		i=$((i + 1))
+		[ $i -le 50 ] || { echo "RS-PROFILE-ERROR no high-resolution timers" >&3; exit 1; }
+		sleep 0.1
+	done
+	for op in $(param ops | tr , ' '); do
+		for target in rust_sample c_sample; do
+			# The exact count first: rs-bench alone, timed on the
+			# instruction clock. Then the same under perf, for the shares.
+			ns=$(rs-bench op "$op" "$target" "$iters") || exit 1
+			perf record -q -e cpu-clock -c "$period" -a -o /tmp/perf.data \
+				-- rs-bench op "$op" "$target" "$iters" >/dev/null 2>/tmp/perf.err ||
+				{ cat /tmp/perf.err; exit 1; }
+			echo "RS-PROFILE-BEGIN $op $target $iters $period $ns" >&3
+			# Every sample of the rs-bench process, kernel and user. The
+			# pipe keeps perf from paging and colouring (fd 3 is a tty).
+			perf report -i /tmp/perf.data --stdio --no-children -n \
+				--comm rs-bench --sort dso,sym --percent-limit 0 -q 2>/dev/null | cat >&3
+			echo "RS-PROFILE-END" >&3
+			if [ "$(param annotate)" = 1 ]; then
+				# Where inside the drivers' own functions the samples fall.
+				echo "RS-ANNOTATE-BEGIN $op $target" >&3
+				perf script -i /tmp/perf.data --comm rs-bench -F ip,sym,symoff,dso 2>&1 |
+					grep -E '_sample' | awk '{ print $2, $3 }' | sort | uniq -c | sort -rn | head -n 80 >&3
+				echo "RS-ANNOTATE-END" >&3
+			fi
+		done
+	done
 	rmmod rust_sample c_sample || exit 1
 	;;
 run)

@@ -2,10 +2,16 @@
 
 //! rs-bench-report DIR: reads DIR/records.jsonl (what rs-bench printed in
 //! each clock mode), DIR/size.txt and the disassemblies, and writes
-//! DIR/results.json, DIR/results.md and DIR/throughput.svg.
+//! DIR/results.json, DIR/results.md, DIR/ratio.svg (Rust/C per cell, icount)
+//! and DIR/throughput.svg (all four targets, log axis, icount).
+
+mod stats;
 
 use plotters::prelude::*;
-use serde_json::Value;
+use serde_json::{
+    json,
+    Value, //
+};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -24,10 +30,18 @@ fn n(r: &Value, k: &str) -> f64 {
     get(r, k).as_f64().unwrap_or(f64::NAN)
 }
 
-/// The row a record belongs to: everything but the target.
-fn row_key(r: &Value) -> (String, String, u64, u64, u64, String) {
+fn values(r: &Value) -> Vec<f64> {
+    get(r, "values")
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_f64).collect())
+        .unwrap_or_default()
+}
+
+/// A cell: everything but the mode and the target.
+type Cell = (String, u64, u64, u64, String);
+
+fn cell_of(r: &Value) -> Cell {
     (
-        s(r, "mode"),
         s(r, "workload"),
         get(r, "block_size").as_u64().unwrap_or(0),
         get(r, "writers").as_u64().unwrap_or(0),
@@ -39,11 +53,22 @@ fn row_key(r: &Value) -> (String, String, u64, u64, u64, String) {
 fn fmt(v: f64) -> String {
     if v.is_nan() {
         "–".into()
-    } else if v >= 100.0 {
+    } else if v.abs() >= 100.0 {
         format!("{v:.0}")
     } else {
         format!("{v:.2}")
     }
+}
+
+/// One mode's records: cell -> target -> record.
+type Table<'a> = BTreeMap<Cell, BTreeMap<String, &'a Value>>;
+
+fn table<'a>(records: &'a [Value], mode: &str) -> Table<'a> {
+    let mut t: Table<'a> = BTreeMap::new();
+    for r in records.iter().filter(|r| s(r, "mode") == mode) {
+        t.entry(cell_of(r)).or_default().insert(s(r, "target"), r);
+    }
+    t
 }
 
 /// Calls from the named functions to symbols matching `callee`, counted by
@@ -83,55 +108,185 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .filter(|l| !l.trim().is_empty())
         .map(serde_json::from_str)
         .collect::<Result<_, _>>()?;
-    std::fs::write(
-        dir.join("results.json"),
-        serde_json::to_string_pretty(&records)?,
-    )?;
 
-    // Rows: every (mode, workload, block, writers, readers, unit), a column
-    // per target, and the Rust/C ratio.
-    let mut rows: BTreeMap<_, (BTreeMap<String, f64>, bool)> = BTreeMap::new();
-    for r in &records {
-        let e = rows
-            .entry(row_key(r))
-            .or_insert_with(|| (BTreeMap::new(), true));
-        e.0.insert(s(r, "target"), n(r, "median"));
-        e.1 = get(r, "higher_is_better").as_bool().unwrap_or(true);
-    }
     let mut md = String::new();
-    writeln!(
-        md,
-        "Medians of 5 runs. Rust/C > 1 is better for rates, < 1 for times.\n"
-    )?;
-    let mut mode_now = String::new();
-    for ((mode, workload, block, w, rd, unit), (vals, hib)) in &rows {
-        if *mode != mode_now {
-            mode_now = mode.clone();
-            writeln!(md, "\n**{mode} clock**\n")?;
-            writeln!(md, "| workload | block | W×R | unit | rust_sample | c_sample | pipe | zero_null | Rust/C |")?;
-            writeln!(md, "|---|---:|---:|---|---:|---:|---:|---:|---:|")?;
-        }
-        let v = |t: &str| vals.get(t).copied().unwrap_or(f64::NAN);
-        let ratio = v("rust_sample") / v("c_sample");
-        let better = if *hib { ratio >= 1.0 } else { ratio <= 1.0 };
+    let mut comparisons = Vec::new();
+    let modes: Vec<String> = {
+        let mut m: Vec<String> = records.iter().map(|r| s(r, "mode")).collect();
+        m.sort();
+        m.dedup();
+        m
+    };
+
+    // icount: exact once it reproduces; the repeat run shows that it does,
+    // cell by cell, and a ratio inside that band is a tie.
+    let icount = table(&records, "icount");
+    let repeat = table(&records, "icount_repeat");
+    if !icount.is_empty() {
         writeln!(
             md,
-            "| {workload} | {block} | {w}×{rd} | {unit}{} | {} | {} | {} | {} | {}{} |",
-            if *hib { " ↑" } else { " ↓" },
-            fmt(v("rust_sample")),
-            fmt(v("c_sample")),
-            fmt(v("pipe")),
-            fmt(v("zero_null")),
-            fmt(ratio),
-            if ratio.is_nan() || better { "" } else { " ✗" }
+            "\n**icount clock** (instructions; one vCPU; median of the rounds; repeat: how far a second run's Rust and C medians moved)\n"
         )?;
+        writeln!(
+            md,
+            "| workload | block | W×R | unit | rust_sample | c_sample | pipe | zero_null | Rust/C | repeat | verdict |"
+        )?;
+        writeln!(md, "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---|")?;
+        for (cell, by) in &icount {
+            let v = |t: &str| by.get(t).map(|r| n(r, "median")).unwrap_or(f64::NAN);
+            let again = |t: &str| {
+                repeat
+                    .get(cell)
+                    .and_then(|b| b.get(t))
+                    .map(|r| n(r, "median"))
+                    .unwrap_or(f64::NAN)
+            };
+            let hib = by
+                .values()
+                .next()
+                .and_then(|r| get(r, "higher_is_better").as_bool())
+                .unwrap_or(true);
+            let ratio = v("rust_sample") / v("c_sample");
+            let band = ["rust_sample", "c_sample"]
+                .iter()
+                .map(|t| (again(t) / v(t) - 1.0).abs())
+                .fold(0.0, f64::max);
+            let verdict = if ratio.is_nan() {
+                "–"
+            } else if (ratio - 1.0).abs() <= band {
+                "tie"
+            } else if (ratio > 1.0) == hib {
+                "Rust better"
+            } else {
+                "C better ✗"
+            };
+            let (w, b, wr, rd, unit) = cell;
+            writeln!(
+                md,
+                "| {w} | {b} | {wr}×{rd} | {unit}{} | {} | {} | {} | {} | {:.3} | {} | {verdict} |",
+                if hib { " ↑" } else { " ↓" },
+                fmt(v("rust_sample")),
+                fmt(v("c_sample")),
+                fmt(v("pipe")),
+                fmt(v("zero_null")),
+                ratio,
+                if band.is_nan() {
+                    "–".to_string()
+                } else {
+                    format!("{:.2}%", band * 100.0)
+                },
+            )?;
+            comparisons.push(json!({
+                "mode": "icount", "workload": w, "block_size": b, "writers": wr,
+                "readers": rd, "unit": unit, "higher_is_better": hib,
+                "rust_c_ratio": ratio, "repeat_band": band, "verdict": verdict,
+            }));
+        }
+        if !repeat.is_empty() {
+            let mut worst = (0.0f64, String::new());
+            for (cell, by) in &icount {
+                for (t, r) in by {
+                    let again = repeat
+                        .get(cell)
+                        .and_then(|b| b.get(t))
+                        .map(|r| n(r, "median"))
+                        .unwrap_or(f64::NAN);
+                    let dev = (again / n(r, "median") - 1.0).abs();
+                    if dev.is_nan() || dev > worst.0 {
+                        worst = (dev, format!("{} {} {t}", cell.0, cell.1));
+                    }
+                }
+            }
+            writeln!(
+                md,
+                "\nReproducibility: a second icount run of the same build differs from this one by at most {:.4}% in any cell ({}).",
+                worst.0 * 100.0,
+                if worst.1.is_empty() {
+                    "none".into()
+                } else {
+                    format!("largest: {}", worst.1)
+                }
+            )?;
+        }
     }
 
-    // Module sizes and hot-path calls.
+    // Wall clock: noisy, so the comparison is an interval.
+    let wall = table(&records, "wall");
+    if !wall.is_empty() {
+        writeln!(
+            md,
+            "\n**wall clock** (host time; 2 vCPUs; Rust and C alternate, medians, and (R−C)/C with its 95% interval over the paired rounds)\n"
+        )?;
+        writeln!(
+            md,
+            "| workload | block | W×R | unit | rust_sample | c_sample | pipe | zero_null | (R−C)/C | 95% interval | verdict |"
+        )?;
+        writeln!(md, "|---|---:|---:|---|---:|---:|---:|---:|---:|---|---|")?;
+        for (cell, by) in &wall {
+            let v = |t: &str| by.get(t).map(|r| n(r, "median")).unwrap_or(f64::NAN);
+            let hib = by
+                .values()
+                .next()
+                .and_then(|r| get(r, "higher_is_better").as_bool())
+                .unwrap_or(true);
+            let (rs, c) = (
+                by.get("rust_sample").map(|r| values(r)).unwrap_or_default(),
+                by.get("c_sample").map(|r| values(r)).unwrap_or_default(),
+            );
+            let ci = stats::relative_difference(&rs, &c);
+            let (w, b, wr, rd, unit) = cell;
+            let (mean, lo, hi, verdict) = match ci {
+                Some(ci) => {
+                    let verdict = stats::verdict(&ci, hib);
+                    (
+                        format!("{:+.1}%", ci.mean * 100.0),
+                        format!("[{:+.1}%, {:+.1}%]", ci.low * 100.0, ci.high * 100.0),
+                        ci,
+                        verdict,
+                    )
+                }
+                None => (
+                    "–".into(),
+                    "–".into(),
+                    stats::Interval::default(),
+                    "too few rounds",
+                ),
+            };
+            writeln!(
+                md,
+                "| {w} | {b} | {wr}×{rd} | {unit}{} | {} | {} | {} | {} | {mean} | {lo} | {verdict} |",
+                if hib { " ↑" } else { " ↓" },
+                fmt(v("rust_sample")),
+                fmt(v("c_sample")),
+                fmt(v("pipe")),
+                fmt(v("zero_null")),
+            )?;
+            comparisons.push(json!({
+                "mode": "wall", "workload": w, "block_size": b, "writers": wr,
+                "readers": rd, "unit": unit, "higher_is_better": hib,
+                "rel_diff_mean": hi.mean, "rel_diff_ci95_low": hi.low,
+                "rel_diff_ci95_high": hi.high, "pairs": hi.n, "verdict": verdict,
+            }));
+        }
+    }
+
+    std::fs::write(
+        dir.join("results.json"),
+        serde_json::to_string_pretty(&json!({
+            "modes": modes,
+            "records": records,
+            "comparisons": comparisons,
+        }))?,
+    )?;
+
+    // Module sizes: production builds of both drivers.
     let size = std::fs::read_to_string(dir.join("size.txt"))?;
-    writeln!(md, "\n**Module size** (`size`, bytes)\n")?;
+    writeln!(
+        md,
+        "\n**Module size** (`size`, bytes; production builds, no KUnit suites)\n"
+    )?;
     writeln!(md, "| module | text | data | bss |\n|---|---:|---:|---:|")?;
-    let mut text = BTreeMap::new();
+    let mut sizes = BTreeMap::new();
     for line in size.lines().skip(1) {
         let f: Vec<&str> = line.split_whitespace().collect();
         if f.len() >= 6 {
@@ -140,32 +295,38 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .and_then(|x| x.to_str())
                 .unwrap_or(f[5])
                 .to_string();
-            text.insert(name.clone(), f[0].parse::<f64>().unwrap_or(f64::NAN));
+            let num = |i: usize| f[i].parse::<f64>().unwrap_or(f64::NAN);
+            sizes.insert(name.clone(), (num(0), num(1), num(2)));
             writeln!(md, "| {name} | {} | {} | {} |", f[0], f[1], f[2])?;
         }
     }
-    let tr = text.get("rust_sample.ko").copied().unwrap_or(f64::NAN)
-        / text.get("c_sample.ko").copied().unwrap_or(f64::NAN);
-    writeln!(md, "\nText Rust/C: {}", fmt(tr))?;
-    // The KUnit suites are compiled into the module (CONFIG_KUNIT=y): their
-    // functions' share of .text, from the symbol sizes.
-    let nm = std::fs::read_to_string(dir.join("rust_sample.nm"))?;
-    let (mut all, mut kunit) = (0u64, 0u64);
-    for line in nm.lines() {
-        let f: Vec<&str> = line.split_whitespace().collect();
-        if f.len() == 4 && (f[2] == "t" || f[2] == "T") {
-            let size = u64::from_str_radix(f[1], 16).unwrap_or(0);
-            all += size;
-            if f[3].contains("5tests") || f[3].to_lowercase().contains("kunit") {
-                kunit += size;
-            }
-        }
-    }
+    let (r, c) = (
+        sizes
+            .get("rust_sample.ko")
+            .copied()
+            .unwrap_or((f64::NAN, f64::NAN, f64::NAN)),
+        sizes
+            .get("c_sample.ko")
+            .copied()
+            .unwrap_or((f64::NAN, f64::NAN, f64::NAN)),
+    );
     writeln!(
         md,
-        "\nrust_sample.ko function bytes: {all}, of which KUnit suites {kunit}; without them {}.",
-        all - kunit
+        "\nRust/C: text {}, data {}, bss {}.",
+        fmt(r.0 / c.0),
+        fmt(r.1 / c.1),
+        fmt(r.2 / c.2)
     )?;
+    let nm = std::fs::read_to_string(dir.join("rust_sample.nm"))?;
+    let kunit = nm
+        .lines()
+        .filter(|l| l.contains("5tests") || l.to_lowercase().contains("kunit"))
+        .count();
+    writeln!(
+        md,
+        "\nKUnit symbols in the production rust_sample.ko: {kunit}."
+    )?;
+
     let rdis = std::fs::read_to_string(dir.join("rust_sample.dis"))?;
     let cdis = std::fs::read_to_string(dir.join("c_sample.dis"))?;
     writeln!(
@@ -173,17 +334,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "\n**Calls out of the hot path** (relocations in `objdump -dr`)\n"
     )?;
     for (label, dis, func) in [
-        ("rust_sample read (trampoline)", &rdis, "9read_iter"),
         (
-            "rust_sample read (SampleFile::read)",
+            "rust_sample read (trampoline)",
             &rdis,
-            "MiscFile4read",
+            "10SampleFileE9read_iter",
         ),
-        ("rust_sample write (trampoline)", &rdis, "10write_iter"),
         (
-            "rust_sample write (SampleFile::write)",
+            "rust_sample read (SampleFile::read_iter)",
             &rdis,
-            "MiscFile5write",
+            "10MiscDevice9read_iter",
+        ),
+        (
+            "rust_sample write (trampoline)",
+            &rdis,
+            "10SampleFileE10write_iter",
+        ),
+        (
+            "rust_sample write (SampleFile::write_iter)",
+            &rdis,
+            "10MiscDevice10write_iter",
         ),
         ("c_sample read_iter", &cdis, "c_sample_read_iter"),
         ("c_sample write_iter", &cdis, "c_sample_write_iter"),
@@ -198,50 +367,125 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     std::fs::write(dir.join("results.md"), &md)?;
 
-    // Chart: throughput (MB/s) against block size, one line per target,
-    // from the wall-clock run if there is one.
-    let mode = if records.iter().any(|r| s(r, "mode") == "wall") {
-        "wall"
-    } else {
-        "icount"
-    };
+    ratio_chart(&dir.join("ratio.svg"), &icount)?;
+    throughput_chart(&dir.join("throughput.svg"), &icount)?;
+    print!("{md}");
+    Ok(())
+}
+
+/// Rust/C per cell of the icount run, one point each, with 1.0 marked:
+/// above the line Rust is faster (rates) or slower (times), so times are
+/// plotted as C/Rust to make "above 1.0" always mean "Rust is better".
+fn ratio_chart(path: &Path, icount: &Table<'_>) -> Result<(), Box<dyn std::error::Error>> {
+    let mut pts = Vec::new();
+    for (cell, by) in icount {
+        let (Some(r), Some(c)) = (by.get("rust_sample"), by.get("c_sample")) else {
+            continue;
+        };
+        if cell.4 == "ops/s" {
+            continue; // the same runs as MB/s
+        }
+        let hib = get(r, "higher_is_better").as_bool().unwrap_or(true);
+        let ratio = if hib {
+            n(r, "median") / n(c, "median")
+        } else {
+            n(c, "median") / n(r, "median")
+        };
+        let label = if cell.0 == "scaling" {
+            format!("scaling {}×{}", cell.2, cell.3)
+        } else if cell.0 == "throughput" {
+            format!("throughput {} B", cell.1)
+        } else {
+            cell.0.clone()
+        };
+        pts.push((label, ratio));
+    }
+    if pts.is_empty() {
+        return Ok(());
+    }
+    let root = SVGBackend::new(path, (900, 520)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let (lo, hi) = pts.iter().fold((0.9f64, 1.1f64), |(lo, hi), p| {
+        (lo.min(p.1 - 0.02), hi.max(p.1 + 0.02))
+    });
+    let labels: Vec<String> = pts.iter().map(|p| p.0.clone()).collect();
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            "Rust vs C per cell (icount: instructions). Above 1.0: Rust is better",
+            ("sans-serif", 20),
+        )
+        .margin(15)
+        .x_label_area_size(130)
+        .y_label_area_size(60)
+        .build_cartesian_2d(-0.5f64..(pts.len() as f64 - 0.5), lo..hi)?;
+    chart
+        .configure_mesh()
+        .x_labels(pts.len())
+        .x_label_formatter(&|x| {
+            let i = x.round();
+            if (x - i).abs() < 1e-6 && i >= 0.0 {
+                labels.get(i as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .x_label_style(
+            ("sans-serif", 13)
+                .into_font()
+                .transform(FontTransform::Rotate90),
+        )
+        .y_desc("C time / Rust time, or Rust rate / C rate")
+        .draw()?;
+    chart.draw_series(LineSeries::new(
+        vec![(-0.5, 1.0), (pts.len() as f64 - 0.5, 1.0)],
+        BLACK.stroke_width(2),
+    ))?;
+    chart.draw_series(pts.iter().enumerate().map(|(i, p)| {
+        let c = if p.1 >= 1.0 { GREEN } else { RED };
+        Circle::new((i as f64, p.1), 6, c.filled())
+    }))?;
+    root.present()?;
+    Ok(())
+}
+
+/// Throughput against block size for all four targets, both axes log.
+fn throughput_chart(path: &Path, icount: &Table<'_>) -> Result<(), Box<dyn std::error::Error>> {
     let pts = |t: &str| -> Vec<(f64, f64)> {
-        let mut v: Vec<(f64, f64)> = records
+        let mut v: Vec<(f64, f64)> = icount
             .iter()
-            .filter(|r| {
-                s(r, "mode") == mode
-                    && s(r, "workload") == "throughput"
-                    && s(r, "unit") == "MB/s"
-                    && s(r, "target") == t
-            })
-            .map(|r| ((n(r, "block_size")).log2(), n(r, "median")))
+            .filter(|(cell, _)| cell.0 == "throughput" && cell.4 == "MB/s")
+            .filter_map(|(cell, by)| by.get(t).map(|r| (cell.1 as f64, n(r, "median"))))
             .collect();
         v.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal));
         v
     };
-    let ymax = TARGETS
+    let all: Vec<f64> = TARGETS
         .iter()
         .flat_map(|t| pts(t))
         .map(|p| p.1)
-        .fold(1.0, f64::max)
-        * 1.1;
-    let path = dir.join("throughput.svg");
-    let root = SVGBackend::new(&path, (800, 500)).into_drawing_area();
+        .filter(|v| *v > 0.0)
+        .collect();
+    if all.is_empty() {
+        return Ok(());
+    }
+    let ymin = all.iter().copied().fold(f64::INFINITY, f64::min) / 1.5;
+    let ymax = all.iter().copied().fold(0.0, f64::max) * 1.5;
+    let root = SVGBackend::new(path, (800, 500)).into_drawing_area();
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
         .caption(
-            format!("Throughput, 1 writer + 1 reader ({mode} clock)"),
+            "Throughput, 1 writer + 1 reader (icount clock, log axes)",
             ("sans-serif", 22),
         )
         .margin(15)
         .x_label_area_size(45)
         .y_label_area_size(70)
-        .build_cartesian_2d(0f64..16.5, 0f64..ymax)?;
+        .build_cartesian_2d((0.8f64..80000.0).log_scale(), (ymin..ymax).log_scale())?;
     chart
         .configure_mesh()
-        .x_desc("block size (bytes, log2 scale)")
+        .x_desc("block size (bytes)")
         .y_desc("MB/s")
-        .x_label_formatter(&|x| format!("{}", 2f64.powf(*x).round()))
+        .x_label_formatter(&|x| format!("{}", x.round()))
         .draw()?;
     let colors = [RED, BLUE, GREEN, BLACK];
     for (t, c) in TARGETS.iter().zip(colors) {
@@ -259,6 +503,5 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .position(SeriesLabelPosition::UpperLeft)
         .draw()?;
     root.present()?;
-    print!("{md}");
     Ok(())
 }

@@ -2,16 +2,15 @@
 
 //! rs-bench: the benchmark, run inside the test VM (`make bench`).
 //!
-//! Usage: `rs-bench MODE SCALE`. MODE (`wall` or `icount`) is only copied
-//! into the records; the VM's clock decides what time means. SCALE divides
-//! every workload's size (the icount run uses a larger one, because it is
-//! slow). Every cell runs `REPS` times; one JSON record per cell is printed
-//! as `RS-BENCH {...}`.
+//! Usage: `rs-bench MODE SCALE REPS`. MODE (`wall` or `icount`) is only
+//! copied into the records; the VM's clock decides what time means. SCALE
+//! divides every workload's size (the icount run uses a larger one, because
+//! it is slow). Every cell runs REPS times, the targets alternating in each
+//! round; one JSON record per cell, with every value, is printed as
+//! `RS-BENCH {...}`.
 
 use std::os::fd::RawFd;
 use std::time::Instant;
-
-const REPS: usize = 5;
 
 /// One endpoint pair of a target: where writers write, where readers read.
 #[derive(Clone, Copy, PartialEq)]
@@ -302,6 +301,25 @@ struct Cell {
     higher_is_better: bool,
 }
 
+/// Runs `f` for every target, `reps` rounds, the targets alternating within
+/// each round, so slow drifts of the host hit all of them alike (the rnull
+/// method). Returns each target's two series, in the order of `targets`.
+fn alternate(
+    targets: &[Target],
+    reps: usize,
+    mut f: impl FnMut(Target) -> (f64, f64),
+) -> Vec<(Vec<f64>, Vec<f64>)> {
+    let mut out = vec![(Vec::new(), Vec::new()); targets.len()];
+    for _ in 0..reps {
+        for (i, t) in targets.iter().enumerate() {
+            let (a, b) = f(*t);
+            out[i].0.push(a);
+            out[i].1.push(b);
+        }
+    }
+    out
+}
+
 fn summary(mut v: Vec<f64>) -> (f64, f64, f64) {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
     (v[v.len() / 2], v[0], v[v.len() - 1])
@@ -309,125 +327,155 @@ fn summary(mut v: Vec<f64>) -> (f64, f64, f64) {
 
 fn emit(mode: &str, c: &Cell, values: Vec<f64>) {
     let runs = values.len();
+    let list: Vec<String> = values.iter().map(|v| format!("{v:.3}")).collect();
     let (median, min, max) = summary(values);
     println!(
-        "RS-BENCH {{\"target\":\"{}\",\"workload\":\"{}\",\"block_size\":{},\"writers\":{},\"readers\":{},\"mode\":\"{}\",\"unit\":\"{}\",\"median\":{:.3},\"min\":{:.3},\"max\":{:.3},\"runs\":{},\"higher_is_better\":{}}}",
-        c.target.name(), c.workload, c.block, c.writers, c.readers, mode, c.unit, median, min, max, runs, c.higher_is_better
+        "RS-BENCH {{\"target\":\"{}\",\"workload\":\"{}\",\"block_size\":{},\"writers\":{},\"readers\":{},\"mode\":\"{}\",\"unit\":\"{}\",\"median\":{:.3},\"min\":{:.3},\"max\":{:.3},\"runs\":{},\"higher_is_better\":{},\"values\":[{}]}}",
+        c.target.name(), c.workload, c.block, c.writers, c.readers, mode, c.unit, median, min, max, runs, c.higher_is_better, list.join(",")
     );
+}
+
+/// `rs-bench op OP TARGET ITERS`: one hot operation, `ITERS` times, for
+/// `make profile` (perf samples it); prints the nanoseconds per operation,
+/// which under icount are instructions per operation. OP is `write`, `read`, `write_read`,
+/// `poll` or `ioctl`; every call moves one byte or none, non-blocking, on
+/// one thread. Batches of `BATCH` keep the FIFO from filling or emptying;
+/// the one large call that drains or refills each batch is 1/`BATCH` of
+/// the work.
+fn one_op(op: &str, t: Target, iters: usize) {
+    const BATCH: usize = 4096;
+    let (w, r) = t.open(libc::O_NONBLOCK);
+    let mut b = [0u8; 1];
+    let mut big = vec![0u8; BATCH];
+    let batches = iters.div_ceil(BATCH);
+    let start = now_ns();
+    match op {
+        "write" => {
+            for _ in 0..batches {
+                for _ in 0..BATCH {
+                    write_all(w, &b);
+                }
+                read_some(r, &mut big);
+            }
+        }
+        "read" => {
+            for _ in 0..batches {
+                write_all(w, &big);
+                for _ in 0..BATCH {
+                    read_some(r, &mut b);
+                }
+            }
+        }
+        "write_read" => {
+            for _ in 0..iters {
+                write_all(w, &b);
+                read_some(r, &mut b);
+            }
+        }
+        "poll" => {
+            write_all(w, &b);
+            let mut p = libc::pollfd {
+                fd: r,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            for _ in 0..iters {
+                // SAFETY: one valid pollfd.
+                let n = unsafe { libc::poll(&mut p, 1, 0) };
+                assert_eq!(n, 1, "poll");
+            }
+        }
+        "ioctl" => {
+            let cmd: u64 = (2 << 30) | (56 << 16) | (0xB9 << 8) | 1;
+            let mut stats = [0u8; 56];
+            for _ in 0..iters {
+                // SAFETY: a buffer of the size the command names.
+                let rc = unsafe { libc::ioctl(r, cmd as libc::c_ulong, stats.as_mut_ptr()) };
+                assert_eq!(rc, 0, "ioctl");
+            }
+        }
+        _ => panic!("unknown op {op}"),
+    }
+    let ops = if op == "write" || op == "read" {
+        batches * BATCH
+    } else {
+        iters
+    };
+    println!("{:.1}", (now_ns() - start) as f64 / ops.max(1) as f64);
+    close(w);
+    close(r);
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.len() == 5 && args[1] == "op" {
+        let t = match args[3].as_str() {
+            "rust_sample" => Target::Rust,
+            "c_sample" => Target::C,
+            other => panic!("unknown target {other}"),
+        };
+        one_op(&args[2], t, args[4].parse().unwrap_or(0));
+        return;
+    }
     let mode = args.get(1).cloned().unwrap_or_else(|| "wall".into());
     let scale: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(1).max(1);
+    let reps: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(5).max(1);
     let all = [Target::Rust, Target::C, Target::Pipe, Target::ZeroNull];
     let fifos = [Target::Rust, Target::C, Target::Pipe];
+    let cell = |target, workload, block, writers, readers, unit, higher_is_better| Cell {
+        target,
+        workload,
+        block,
+        writers,
+        readers,
+        unit,
+        higher_is_better,
+    };
 
     for block in [1usize, 64, 512, 4096, 65536] {
         // Enough bytes for a measurable run, bounded in calls for tiny blocks.
         let total = (block * 20_000).min(16 << 20) / scale;
-        for t in all {
-            let (mut mbs, mut ops) = (Vec::new(), Vec::new());
-            for _ in 0..REPS {
-                let (secs, calls) = stream(t, block, total, 1, 1);
-                mbs.push(total as f64 / secs / 1e6);
-                ops.push(calls as f64 / secs);
-            }
-            let cell = |unit, hib| Cell {
-                target: t,
-                workload: "throughput",
-                block,
-                writers: 1,
-                readers: 1,
-                unit,
-                higher_is_better: hib,
-            };
-            emit(&mode, &cell("MB/s", true), mbs);
-            emit(&mode, &cell("ops/s", true), ops);
+        let v = alternate(&all, reps, |t| {
+            let (secs, calls) = stream(t, block, total, 1, 1);
+            (total as f64 / secs / 1e6, calls as f64 / secs)
+        });
+        for (t, (mbs, ops)) in all.iter().zip(v) {
+            emit(
+                &mode,
+                &cell(*t, "throughput", block, 1, 1, "MB/s", true),
+                mbs,
+            );
+            emit(
+                &mode,
+                &cell(*t, "throughput", block, 1, 1, "ops/s", true),
+                ops,
+            );
         }
     }
     let iters = 20_000 / scale;
-    for t in all {
-        let v = (0..REPS).map(|_| write_read_1b(t, iters)).collect();
-        emit(
-            &mode,
-            &Cell {
-                target: t,
-                workload: "write_read_1b",
-                block: 1,
-                writers: 1,
-                readers: 1,
-                unit: "ns",
-                higher_is_better: false,
-            },
-            v,
-        );
+    let v = alternate(&all, reps, |t| (write_read_1b(t, iters), 0.0));
+    for (t, (ns, _)) in all.iter().zip(v) {
+        emit(&mode, &cell(*t, "write_read_1b", 1, 1, 1, "ns", false), ns);
     }
-    for t in fifos {
-        let v = (0..REPS).map(|_| pingpong(t, iters / 4)).collect();
-        emit(
-            &mode,
-            &Cell {
-                target: t,
-                workload: "pingpong",
-                block: 1,
-                writers: 1,
-                readers: 1,
-                unit: "ns",
-                higher_is_better: false,
-            },
-            v,
-        );
-        let v = (0..REPS).map(|_| ioctl(t, iters)).collect();
-        emit(
-            &mode,
-            &Cell {
-                target: t,
-                workload: "ioctl",
-                block: 0,
-                writers: 0,
-                readers: 0,
-                unit: "ns",
-                higher_is_better: false,
-            },
-            v,
-        );
-        let v = (0..REPS)
-            .map(|_| poll_wake(t, (200 / scale).max(20)))
-            .collect();
-        emit(
-            &mode,
-            &Cell {
-                target: t,
-                workload: "poll_wake",
-                block: 8,
-                writers: 1,
-                readers: 1,
-                unit: "ns",
-                higher_is_better: false,
-            },
-            v,
-        );
+    let v = alternate(&fifos, reps, |t| (pingpong(t, iters / 4), 0.0));
+    for (t, (ns, _)) in fifos.iter().zip(v) {
+        emit(&mode, &cell(*t, "pingpong", 1, 1, 1, "ns", false), ns);
+    }
+    let v = alternate(&fifos, reps, |t| (ioctl(t, iters), 0.0));
+    for (t, (ns, _)) in fifos.iter().zip(v) {
+        emit(&mode, &cell(*t, "ioctl", 0, 0, 0, "ns", false), ns);
+    }
+    let v = alternate(&fifos, reps, |t| (poll_wake(t, (200 / scale).max(20)), 0.0));
+    for (t, (ns, _)) in fifos.iter().zip(v) {
+        emit(&mode, &cell(*t, "poll_wake", 8, 1, 1, "ns", false), ns);
     }
     for n in [1usize, 2, 4] {
         let total = (8 << 20) / scale;
-        for t in fifos {
-            let v = (0..REPS)
-                .map(|_| total as f64 / stream(t, 4096, total, n, n).0 / 1e6)
-                .collect();
-            emit(
-                &mode,
-                &Cell {
-                    target: t,
-                    workload: "scaling",
-                    block: 4096,
-                    writers: n,
-                    readers: n,
-                    unit: "MB/s",
-                    higher_is_better: true,
-                },
-                v,
-            );
+        let v = alternate(&fifos, reps, |t| {
+            (total as f64 / stream(t, 4096, total, n, n).0 / 1e6, 0.0)
+        });
+        for (t, (mbs, _)) in fifos.iter().zip(v) {
+            emit(&mode, &cell(*t, "scaling", 4096, n, n, "MB/s", true), mbs);
         }
     }
     println!("RS-BENCH-DONE");
