@@ -63,8 +63,11 @@ size "$mo/rust_sample.ko" "$mo/tests/c_twin/c_sample.ko" >"$out/size.txt"
 # unlock, ...) that rustc could not inline (none with CONFIG_RUST_INLINE_HELPERS).
 llvm-objdump$RS_LLVM -dr --no-show-raw-insn "$mo/rust_sample.ko" >"$out/rust_sample.dis"
 llvm-objdump$RS_LLVM -dr --no-show-raw-insn "$mo/tests/c_twin/c_sample.ko" >"$out/c_sample.dis"
-# Symbol sizes, to tell the KUnit suites' share of the Rust module's text.
+# Symbol sizes: the production module must hold no KUnit suite.
 llvm-nm$RS_LLVM -S "$mo/rust_sample.ko" >"$out/rust_sample.nm"
+# The same, demangled, for both modules: where the text goes.
+llvm-nm$RS_LLVM -S --demangle "$mo/rust_sample.ko" >"$out/rust_sample.nm.txt"
+llvm-nm$RS_LLVM -S --demangle "$mo/tests/c_twin/c_sample.ko" >"$out/c_sample.nm.txt"
 
 (cd "$RS_ROOT/tests" && CARGO_TARGET_DIR=$RS_ROOT/build/cargo \
 	cargo run -q --locked --release -p rs-bench-report -- "$out") ||

@@ -99,26 +99,45 @@ def main():
     if not runs:
         sys.exit("profile-report: no RS-PROFILE records in " + log)
     names = demangle([sym for r in runs for (_, _, _, sym) in r["rows"]], tool)
-    result = {}
-    for r in runs:
-        total = sum(s for (s, _, _, _) in r["rows"])
-        if total == 0:
-            sys.exit(f"profile-report: no samples for {r['op']} {r['target']}")
-        scale = r["exact"] / total
-        funcs, layers = {}, {k: 0.0 for k in LAYERS}
-        for samples, dso, where, sym in r["rows"]:
+
+    def split(rows, exact):
+        """Instructions per operation by layer and by function, from the
+        samples' shares of the exact total."""
+        total = sum(s for (s, _, _, _) in rows)
+        layers = {k: 0.0 for k in LAYERS}
+        funcs = {}
+        for samples, dso, where, sym in rows:
             name = strip_hash(names.get(sym, sym))
             lay = layer(where, dso, name)
-            ins = samples * scale
+            ins = samples * exact / total
             layers[lay] += ins
-            key = (lay, name)
-            funcs[key] = funcs.get(key, 0.0) + ins
-        result.setdefault(r["op"], {})[r["target"]] = {
-            "iters": r["iters"], "period": r["period"],
+            funcs[(lay, name)] = funcs.get((lay, name), 0.0) + ins
+        return total, layers, funcs
+
+    # One entry per (operation, target): the periods' samples pooled, and
+    # each period's own split, for the spread.
+    grouped = {}
+    for r in runs:
+        if not r["rows"]:
+            sys.exit(f"profile-report: no samples for {r['op']} {r['target']}")
+        grouped.setdefault((r["op"], r["target"]), []).append(r)
+    result = {}
+    for (op, target), rs in grouped.items():
+        exact = rs[0]["exact"]
+        pooled = [row for r in rs for row in r["rows"]]
+        total, layers, funcs = split(pooled, exact)
+        per_period = {k: [] for k in LAYERS}
+        for r in rs:
+            _, lay_r, _ = split(r["rows"], exact)
+            for k in LAYERS:
+                per_period[k].append(lay_r[k])
+        result.setdefault(op, {})[target] = {
+            "iters": rs[0]["iters"],
+            "periods": [r["period"] for r in rs],
             "samples": total,
+            "total": exact,
             "layers": layers,
-            "total": r["exact"],
-            "sampled_total": total * r["period"] / r["iters"],
+            "layer_range": {k: [min(v), max(v)] for k, v in per_period.items()},
             "functions": sorted(([n, l, v] for (l, n), v in funcs.items()),
                                 key=lambda x: -x[2]),
         }
@@ -130,6 +149,10 @@ def main():
               "cpu-clock samples of the same run under perf. Each operation "
               "moves one byte or none, non-blocking, on one thread "
               "(`rs-bench op`).")
+    md.append("")
+    md.append("Samples of all periods pooled; in brackets, the range of the "
+              "single periods' estimates, which shows how much one period "
+              "alone could be off.")
     md.append("")
     md.append("| operation | layer | rust_sample | c_sample | Rust − C |")
     md.append("|---|---|---:|---:|---:|")
@@ -143,7 +166,12 @@ def main():
             if lay != "total" and a < 0.5 and b < 0.5:
                 continue
             label = f"**{lay}**" if lay == "total" else lay
-            md.append(f"| {op} | {label} | {a:.0f} | {b:.0f} | {a - b:+.0f} |")
+            if lay == "total":
+                md.append(f"| {op} | {label} | **{a:.0f}** | **{b:.0f}** | **{a - b:+.0f}** |")
+            else:
+                ra, rb = rs["layer_range"][lay], c["layer_range"][lay]
+                md.append(f"| {op} | {label} | {a:.0f} [{ra[0]:.0f}–{ra[1]:.0f}] "
+                          f"| {b:.0f} [{rb[0]:.0f}–{rb[1]:.0f}] | {a - b:+.0f} |")
     md.append("")
     md.append("The functions behind each row (instructions per operation, "
               "at least 5; user space left out):")
@@ -154,8 +182,9 @@ def main():
             rows = [f for f in t[target]["functions"]
                     if f[2] >= 5 and not f[0].startswith("0x")]
             md.append("")
-            md.append(f"`{op}`, {target} ({t[target]['samples']} samples, "
-                      f"period {t[target]['period']}, {t[target]['iters']} operations):")
+            md.append(f"`{op}`, {target} ({t[target]['samples']} samples over "
+                      f"{len(t[target]['periods'])} periods, {t[target]['iters']} "
+                      f"operations per period):")
             md.append("")
             md.append("| function | layer | instr/op |")
             md.append("|---|---|---:|")

@@ -5,8 +5,8 @@
 # rust_sample and its C twin. The 7.3 test kernel boots under QEMU with
 # -icount shift=0 (one guest nanosecond = one instruction) and one vCPU, so
 # the run is reproducible; perf, built statically from the kernel's own
-# tree, samples cpu-clock every PROFILE_PERIOD ns while rs-bench repeats
-# one operation PROFILE_ITERS times. scripts/profile-report.py turns the
+# tree, samples cpu-clock every N ns, for each N of PROFILE_PERIODS, while
+# rs-bench repeats one operation PROFILE_ITERS times. scripts/profile-report.py turns the
 # samples into instructions per operation, by function and by layer
 # (driver, abstraction layer, kernel crate, C helpers, core kernel).
 #
@@ -28,16 +28,19 @@ KUNIT=n "$RS_ROOT/scripts/stage.sh" "$out/stage"
 cp "$perf" "$out/stage/perf"
 "$RS_ROOT/scripts/initramfs.sh" "$out/initramfs.cpio" "$out/stage"
 
-# A period that is no multiple of a small loop's length, so the samples
-# walk through the loop instead of hitting one spot (aliasing).
-period=${PROFILE_PERIOD:-10007}
-iters=${PROFILE_ITERS:-100000}
+# Sampling periods, in instructions: primes, so none is a multiple of a
+# loop's length; still, on a deterministic clock one period can lock onto
+# a loop (the module's share of write+read came out at 145, 181 and 271
+# instructions with three single periods), so each operation is sampled
+# with all of them and the report pools the samples and shows their spread.
+periods=${PROFILE_PERIODS:-7919,8009,9001,9973,10007,11003,12007,13001}
+iters=${PROFILE_ITERS:-50000}
 ops=${PROFILE_OPS:-write,read,write_read,poll,ioctl}
 start=$(date +%s)
-msg "profiling $ops, $iters operations each, one sample per $period instructions"
+msg "profiling $ops, $iters operations each, sampled every $periods instructions"
 "$RS_ROOT/scripts/vm.sh" --mode profile --initrd "$out/initramfs.cpio" --out "$out/vm" \
 	--timeout 1800 --icount 0 --smp 1 \
-	--append "rs.period=$period rs.iters=$iters rs.ops=$ops rs.annotate=${PROFILE_ANNOTATE:-0} kunit.filter_glob=-" ||
+	--append "rs.periods=$periods rs.iters=$iters rs.ops=$ops rs.annotate=${PROFILE_ANNOTATE:-0} kunit.filter_glob=-" ||
 	die "the profile VM failed; console log: $out/vm/console.log"
 msg "  $(($(date +%s) - start)) s"
 

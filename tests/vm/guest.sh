@@ -236,7 +236,7 @@ profile)
 	echo 0 >/proc/sys/kernel/kptr_restrict
 	echo 0 >/proc/sys/kernel/randomize_va_space
 	echo -1 >/proc/sys/kernel/perf_event_paranoid
-	period=$(param period)
+	periods=$(param periods | tr , ' ')
 	iters=$(param iters)
 	# perf's cpu-clock samples from an hrtimer, which fires between ticks
 	# only once the kernel runs in high-resolution mode; that switch waits
@@ -250,19 +250,26 @@ profile)
 	for op in $(param ops | tr , ' '); do
 		for target in rust_sample c_sample; do
 			# The exact count first: rs-bench alone, timed on the
-			# instruction clock. Then the same under perf, for the shares.
+			# instruction clock. Then the same under perf, for the shares,
+			# once per sampling period: on a deterministic clock a fixed
+			# period can lock onto the loop, and each period errs
+			# differently, so the report pools them.
 			ns=$(rs-bench op "$op" "$target" "$iters") || exit 1
-			perf record -q -e cpu-clock -c "$period" -a -o /tmp/perf.data \
-				-- rs-bench op "$op" "$target" "$iters" >/dev/null 2>/tmp/perf.err ||
-				{ cat /tmp/perf.err; exit 1; }
-			echo "RS-PROFILE-BEGIN $op $target $iters $period $ns" >&3
-			# Every sample of the rs-bench process, kernel and user. The
-			# pipe keeps perf from paging and colouring (fd 3 is a tty).
-			perf report -i /tmp/perf.data --stdio --no-children -n \
-				--comm rs-bench --sort dso,sym --percent-limit 0 -q 2>/dev/null | cat >&3
-			echo "RS-PROFILE-END" >&3
+			for period in $periods; do
+				perf record -q -e cpu-clock -c "$period" -a -o /tmp/perf.data \
+					-- rs-bench op "$op" "$target" "$iters" >/dev/null 2>/tmp/perf.err ||
+					{ cat /tmp/perf.err; exit 1; }
+				echo "RS-PROFILE-BEGIN $op $target $iters $period $ns" >&3
+				# Every sample of the rs-bench process, kernel and user.
+				# The pipe keeps perf from paging and colouring (fd 3 is
+				# a tty).
+				perf report -i /tmp/perf.data --stdio --no-children -n \
+					--comm rs-bench --sort dso,sym --percent-limit 0 -q 2>/dev/null | cat >&3
+				echo "RS-PROFILE-END" >&3
+			done
 			if [ "$(param annotate)" = 1 ]; then
-				# Where inside the drivers' own functions the samples fall.
+				# Where inside the drivers' own functions the samples of
+				# the last period fall.
 				echo "RS-ANNOTATE-BEGIN $op $target" >&3
 				perf script -i /tmp/perf.data --comm rs-bench -F ip,sym,symoff,dso 2>&1 |
 					grep -E '_sample' | awk '{ print $2, $3 }' | sort | uniq -c | sort -rn | head -n 80 >&3

@@ -185,7 +185,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if !repeat.is_empty() {
             let mut worst = (0.0f64, String::new());
             for (cell, by) in &icount {
-                for (t, r) in by {
+                for (t, r) in by
+                    .iter()
+                    .filter(|(t, _)| *t == "rust_sample" || *t == "c_sample")
+                {
                     let again = repeat
                         .get(cell)
                         .and_then(|b| b.get(t))
@@ -199,7 +202,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             writeln!(
                 md,
-                "\nReproducibility: a second icount run of the same build differs from this one by at most {:.4}% in any cell ({}).",
+                "\nReproducibility: a second icount run of the same build moves a driver's median by at most {:.2}% in any cell ({}).",
                 worst.0 * 100.0,
                 if worst.1.is_empty() {
                     "none".into()
@@ -326,6 +329,36 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         md,
         "\nKUnit symbols in the production rust_sample.ko: {kunit}."
     )?;
+    // Where the text goes: every function of each module, by size
+    // (`llvm-nm -S --demangle`, text symbols).
+    for (module, file) in [
+        ("rust_sample.ko", "rust_sample.nm.txt"),
+        ("c_sample.ko", "c_sample.nm.txt"),
+    ] {
+        let Ok(list) = std::fs::read_to_string(dir.join(file)) else {
+            continue;
+        };
+        let mut funcs: Vec<(u64, String)> = list
+            .lines()
+            .filter_map(|l| {
+                let mut f = l.splitn(4, ' ');
+                let (_, size, kind, name) = (f.next()?, f.next()?, f.next()?, f.next()?);
+                let size = u64::from_str_radix(size, 16).ok()?;
+                matches!(kind, "t" | "T").then(|| (size, name.to_string()))
+            })
+            .collect();
+        funcs.sort_by(|a, b| b.0.cmp(&a.0));
+        let total: u64 = funcs.iter().map(|f| f.0).sum();
+        writeln!(
+            md,
+            "\n{module}: {} functions, {total} bytes; the largest:\n\n| bytes | function |\n|---:|---|",
+            funcs.len()
+        )?;
+        for (size, name) in funcs.iter().take(12) {
+            let short: String = name.chars().take(120).collect();
+            writeln!(md, "| {size} | `{short}` |")?;
+        }
+    }
 
     let rdis = std::fs::read_to_string(dir.join("rust_sample.dis"))?;
     let cdis = std::fs::read_to_string(dir.join("c_sample.dis"))?;
