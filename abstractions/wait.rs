@@ -101,6 +101,10 @@ impl PollWaitQueue {
     /// same spinlock. So either `ready` sees the store, or the wake-up sees
     /// the queued task.
     ///
+    /// `ready` must not sleep: the task is already marked as going to sleep
+    /// when it runs (the kernel would warn, as for the condition of
+    /// `wait_event()`). A load or a comparison is what it is for.
+    ///
     /// Returns the guard and whether a signal is pending (only when it slept;
     /// a `ready` condition returns `false` at once). It may also return
     /// spuriously: callers loop and re-check, as with any condition variable.
