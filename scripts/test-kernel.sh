@@ -49,7 +49,12 @@ phase_end
 # --- Quality gates (the same source checked against this kernel's crate). ---
 if [ "$RS_FLAVOUR" = test ]; then
 	phase "quality gates (scripts/check.sh)"
-	"$RS_ROOT/scripts/check.sh" || true
+	# check.sh prints one line per gate and exits 1 when one fails; fewer
+	# than its four lines means it died on the way, which counts too.
+	gates=$("$RS_ROOT/scripts/check.sh") || true
+	printf '%s\n' "$gates" | grep -E '^(ok|fail) ' || true
+	n=$(printf '%s\n' "$gates" | grep -cE '^(ok|fail) check:' || true)
+	[ "$n" -eq 4 ] || echo "fail check:incomplete scripts/check.sh reported $n of 4 gates"
 	phase_end
 fi
 
@@ -73,22 +78,27 @@ vm_rc=$?
 set -e
 sed -n 's/^RS-FIGURE //p' "$out/vm/results.log" | tr -d '\r' >"$out/figures.txt"
 echo "vm_seconds $(($(date +%s) - phase_start))" >>"$out/figures.txt"
-if [ "$vm_rc" -eq 0 ]; then
+# Guest checks and rs-devtest.
+guest=$(tr -d '\r' <"$out/vm/results.log" | while IFS= read -r line; do
+	case "$line" in
+	"RS-TEST ok "*) echo "ok vm:${line#RS-TEST ok }" ;;
+	"RS-TEST not ok "*)
+		# NAME: WHY, where NAME may itself hold a colon (c_sample:NAME).
+		line=${line#RS-TEST not ok }
+		echo "fail vm:${line%%: *} ${line#*: }"
+		;;
+	esac
+done)
+[ -z "$guest" ] || printf '%s\n' "$guest"
+
+# The VM itself: a timeout, a guest that stopped without a result or a
+# kernel splat. Status 1 with failures named above is those failures, not
+# counted twice; status 1 with none named is a failure of its own.
+if [ "$vm_rc" -eq 0 ] || { [ "$vm_rc" -eq 1 ] && printf '%s\n' "$guest" | grep -q '^fail '; }; then
 	echo "ok vm-run"
 else
 	echo "fail vm-run the test VM failed (status $vm_rc); console log: $out/vm/console.log"
 fi
-
-# Guest checks and rs-devtest.
-tr -d '\r' <"$out/vm/results.log" | while IFS= read -r line; do
-	case "$line" in
-	"RS-TEST ok "*) echo "ok vm:${line#RS-TEST ok }" ;;
-	"RS-TEST not ok "*)
-		line=${line#RS-TEST not ok }
-		echo "fail vm:${line%%:*} ${line#*: }"
-		;;
-	esac
-done
 
 # KUnit, parsed by the kernel's own parser: the log from the module's load to
 # its unload. The boot log before it holds the built-in executor's empty run,
@@ -98,7 +108,15 @@ sed -n '/^RS-DMESG-BEGIN/,/^RS-DMESG-END/p' "$out/vm/results.log" | tr -d '\r' |
 python3 "$ksrc/tools/testing/kunit/kunit.py" parse --json="$out/kunit.json" \
 	"$out/dmesg.log" >"$out/kunit.txt" 2>&1 || true
 if [ -s "$out/kunit.json" ]; then
-	python3 "$RS_ROOT/scripts/kunit-count.py" "$out/kunit.json" | grep -E '^(ok|fail) ' || true
+	# Every line counts, skips included; a crash of the counter is a
+	# failure of its own, not a silent loss of every KUnit result.
+	if counted=$(python3 "$RS_ROOT/scripts/kunit-count.py" "$out/kunit.json" 2>"$out/kunit-count.err"); then
+		:
+	elif [ -z "$counted" ] || grep -q Traceback "$out/kunit-count.err"; then
+		counted="fail kunit:count kunit-count.py failed: $(tail -n 1 "$out/kunit-count.err")"
+	fi
+	printf '%s\n' "$counted" | grep -E '^(ok|fail|skip) ' ||
+		echo "fail kunit:count kunit-count.py printed no result"
 else
 	echo "fail kunit kunit.py parse produced no result; see $out/kunit.txt"
 fi
