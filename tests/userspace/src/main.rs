@@ -9,13 +9,21 @@
 
 mod faults;
 mod fuzz;
+mod isolate;
 mod rng;
 mod stall;
 mod stress;
 mod sys;
 mod tests;
 
-use std::time::Instant;
+use std::time::{
+    Duration,
+    Instant, //
+};
+
+/// How long one test may take before it fails by name as hung. The slowest
+/// takes a few seconds, on the debug kernel too.
+const TEST_TIMEOUT: Duration = Duration::from_secs(120);
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -63,7 +71,9 @@ fn main() {
     let mut failed = 0;
     for (name, test) in tests::ALL {
         let start = Instant::now();
-        let res = tests::reset(&ctx).and_then(|()| test(&ctx));
+        let res = isolate::run(TEST_TIMEOUT, || {
+            tests::reset(&ctx).and_then(|()| test(&ctx))
+        });
         let ms = start.elapsed().as_millis();
         match res {
             Ok(()) => println!("RS-TEST ok {name}"),
