@@ -28,6 +28,16 @@ record() {
 }
 
 suites=${SUITES:-host kernels debug}
+
+# at_least LAYER FLAVOUR COUNT LABEL: a failure when LAYER reported fewer
+# tests than tests/expected-counts asks of it.
+at_least() {
+	local min
+	min=$(awk -v l="$1" -v f="$2" '!/^#/ && $1 == l && $2 == f { print $3 }' "$RS_ROOT/tests/expected-counts")
+	if [ -n "$min" ] && [ "$3" -lt "$min" ]; then
+		record fail "$4:$1" "reported $3 tests, expected at least $min (tests/expected-counts)"
+	fi
+}
 has() { [[ " $suites " == *" $1 "* ]]; }
 
 # --- The FIFO core on the host. ---
@@ -43,6 +53,9 @@ host_tests() {
 	if [ -z "$summaries" ]; then
 		record fail host "cargo test produced no result; see $out/host.log"
 	else
+		local n=0
+		while read -r _ _ _ p _ f _; do n=$((n + ${p%;} + ${f%;})); done <<<"$summaries"
+		at_least host - "$n" host
 		while read -r _ _ _ p _ f _; do
 			for _ in $(seq 1 "${p%;}"); do record ok host; done
 			for _ in $(seq 1 "${f%;}"); do record fail host "a host test failed; see $out/host.log"; done
@@ -75,6 +88,13 @@ run_kernel() {
 		skip) skipped=$((skipped + 1)) ;;
 		esac
 	done <<<"$results"
+	# Each layer must report at least as many tests as it is expected to.
+	local flavour=test layer n
+	[ "$label" = debug ] && flavour=debug
+	for layer in build check kunit vm; do
+		n=$(printf '%s\n' "$results" | grep -cE "^(ok|fail|skip) $layer([: ]|\$)" || true)
+		at_least "$layer" "$flavour" "$n" "$label"
+	done
 	msg "=== kernel $label: $(($(date +%s) - start)) s"
 }
 
