@@ -2,8 +2,10 @@
 
 //! The userspace ABI, mirrored from `include/uapi/rust_sample.h`.
 //!
-//! A KUnit case checks the numbers against their C encodings, so the two
-//! cannot drift apart silently.
+//! The userspace suite speaks the header's numbers, generated from it at
+//! build time (`tests/userspace/build.rs`), so a drift here fails its ioctl
+//! tests (tried: `CLEAR` renumbered gives `ENOTTY` everywhere). A KUnit case
+//! also checks the numbers against their C encodings.
 
 use kernel::ioctl::{
     _IO,

@@ -4,7 +4,8 @@
  *
  * /dev/rust_sample is one bounded byte FIFO shared by every opener; see
  * Documentation/abi.rst for the full semantics. device/uapi.rs mirrors this
- * header, and a KUnit case checks that the numbers agree.
+ * header; rs-devtest's constants are generated from it (tests/userspace/
+ * build.rs), so a module whose numbers drift fails the suite's ioctls.
  */
 #ifndef _UAPI_RUST_SAMPLE_H
 #define _UAPI_RUST_SAMPLE_H

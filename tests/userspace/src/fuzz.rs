@@ -25,7 +25,7 @@ struct Arena {
 impl Arena {
     /// Two pages: the first read-write, the second PROT_NONE.
     fn new() -> Res<Self> {
-        let page = 4096;
+        let page = page_size();
         // SAFETY: an anonymous private mapping, then mprotect of its tail.
         unsafe {
             let p = libc::mmap(
@@ -159,7 +159,7 @@ pub fn run(dev: &str, calls: u64, seed: u64) -> Res<()> {
         *outcomes.entry(key).or_default() += 1;
         if call % 256 == 0 {
             let s = stats(&files[2].1)?;
-            if s.len > s.capacity || !(4096..=16 << 20).contains(&s.capacity) {
+            if s.len > s.capacity || !(MIN_CAPACITY..=MAX_CAPACITY).contains(&s.capacity) {
                 return Err(format!("call {call}: invariant broken: {s:?}"));
             }
         }

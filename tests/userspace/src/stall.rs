@@ -123,7 +123,7 @@ fn unload_module(name: &str) -> Res<()> {
 }
 
 pub fn run(dev: &str, other_dev: &str, other_module: &str) -> Res<()> {
-    let page = page_size();
+    let page = crate::sys::page_size();
     let w = open(dev, libc::O_WRONLY)?;
     let r = open(dev, libc::O_RDONLY)?;
     write_all(&w, DATA)?;
@@ -267,9 +267,4 @@ pub fn run(dev: &str, other_dev: &str, other_module: &str) -> Res<()> {
     } else {
         Err(failures.join("; "))
     }
-}
-
-fn page_size() -> usize {
-    // SAFETY: sysconf has no preconditions.
-    unsafe { libc::sysconf(libc::_SC_PAGESIZE) as usize }
 }

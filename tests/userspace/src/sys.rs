@@ -21,14 +21,16 @@ pub struct Stats {
     pub writers: u32,
 }
 
-const MAGIC: u64 = 0xB9;
-const fn ioc(dir: u64, nr: u64, size: u64) -> u64 {
-    (dir << 30) | (size << 16) | (MAGIC << 8) | nr
+// The ABI's numbers, generated from include/uapi/rust_sample.h (build.rs),
+// so the suite cannot drift from the header.
+include!(concat!(env!("OUT_DIR"), "/uapi.rs"));
+const _: () = assert!(std::mem::size_of::<Stats>() == STATS_SIZE);
+
+/// The page size, from the system rather than assumed.
+pub fn page_size() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    unsafe { libc::sysconf(libc::_SC_PAGESIZE) as usize }
 }
-pub const GET_STATS: u64 = ioc(2, 1, std::mem::size_of::<Stats>() as u64);
-pub const GET_CAPACITY: u64 = ioc(2, 2, 8);
-pub const SET_CAPACITY: u64 = ioc(1, 3, 8);
-pub const CLEAR: u64 = ioc(0, 4, 0);
 
 pub type Res<T> = Result<T, String>;
 

@@ -207,7 +207,7 @@ fn fcntl_nonblock_seen_at_read_time(ctx: &Ctx) -> Res<()> {
 fn atomic_write_all_or_nothing(ctx: &Ctx) -> Res<()> {
     let w = open(&ctx.dev, O_WRONLY | O_NONBLOCK)?;
     let cap = capacity(&w)? as usize;
-    let page = 4096;
+    let page = page_size();
     write_all(&w, &vec![1u8; cap - 100])?;
     // 200 bytes (<= PAGE_SIZE) do not fit in 100: nothing, not 100.
     expect_err("atomic write", write(&w, &[2u8; 200]), libc::EAGAIN)?;
@@ -635,7 +635,7 @@ fn ioctl_get_capacity(ctx: &Ctx) -> Res<()> {
 
 fn ioctl_set_capacity(ctx: &Ctx) -> Res<()> {
     let f = open(&ctx.dev, O_RDWR)?;
-    for bad in [0u64, 4095, 16 * 1024 * 1024 + 1, u64::MAX] {
+    for bad in [0u64, MIN_CAPACITY - 1, MAX_CAPACITY + 1, u64::MAX] {
         expect_err(
             &format!("SET_CAPACITY {bad}"),
             set_capacity(&f, bad),
@@ -646,7 +646,7 @@ fn ioctl_set_capacity(ctx: &Ctx) -> Res<()> {
     write_all(&f, &data)?;
     expect_err(
         "SET_CAPACITY below len",
-        set_capacity(&f, 4096),
+        set_capacity(&f, MIN_CAPACITY),
         libc::EBUSY,
     )?;
     check(capacity(&f)? == ctx.default_capacity, || {
@@ -656,7 +656,7 @@ fn ioctl_set_capacity(ctx: &Ctx) -> Res<()> {
     check(capacity(&f)? == 8192, || {
         "capacity is not 8192 after resize".into()
     })?;
-    set_capacity(&f, 16 * 1024 * 1024).map_err(|e| format!("SET_CAPACITY 16M: {}", err_name(e)))?;
+    set_capacity(&f, MAX_CAPACITY).map_err(|e| format!("SET_CAPACITY 16M: {}", err_name(e)))?;
     let got = read_exact(&f, data.len())?;
     check(got == data, || "contents changed across resizes".into())
 }
