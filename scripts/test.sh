@@ -17,8 +17,13 @@ mkdir -p "$out"
 passed=0 failed=0 skipped=0
 failures=()
 
+# Every test's name, for the summary of distinct tests and configurations.
+names=$out/names.txt
+: >"$names"
+
 # record ok|fail NAME [WHY]
 record() {
+	echo "$2" >>"$names"
 	if [ "$1" = ok ]; then
 		passed=$((passed + 1))
 	else
@@ -118,6 +123,11 @@ else
 fi
 
 echo
+# The same test on several kernels and both drivers counts once per
+# configuration above; here, how many different tests that is, and where.
+kernels=$(sed -n 's/^\([^:]*\):.*/\1/p' "$names" | grep -vx host | sort -u | tr '\n' ' ')
+distinct=$(sed -e 's/^[^:]*://' -e 's/^vm:c_sample:/vm:/' "$names" | sort -u | wc -l)
+echo "$distinct distinct tests, run on kernels: ${kernels:-none}(rust_sample and c_sample each; toolchain $(rustc_semver), LLVM=$RS_LLVM)"
 if [ ${#failures[@]} -gt 0 ]; then
 	echo "Failures:"
 	printf '  %s\n' "${failures[@]}"
