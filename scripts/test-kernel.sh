@@ -110,7 +110,7 @@ python3 "$ksrc/tools/testing/kunit/kunit.py" parse --json="$out/kunit.json" \
 if [ -s "$out/kunit.json" ]; then
 	# Every line counts, skips included; a crash of the counter is a
 	# failure of its own, not a silent loss of every KUnit result.
-	if counted=$(python3 "$RS_ROOT/scripts/kunit-count.py" "$out/kunit.json" 2>"$out/kunit-count.err"); then
+	if counted=$(python3 "$RS_ROOT/scripts/kunit-count.py" "$out/kunit.json" "$out/dmesg.log" 2>"$out/kunit-count.err"); then
 		:
 	elif [ -z "$counted" ] || grep -q Traceback "$out/kunit-count.err"; then
 		counted="fail kunit:count kunit-count.py failed: $(tail -n 1 "$out/kunit-count.err")"
