@@ -61,6 +61,10 @@ pub const ALL: &[(&str, Test)] = &[
         "sigalrm-interrupts-read-no-loss",
         sigalrm_interrupts_read_no_loss,
     ),
+    (
+        "sigalrm-interrupts-write-no-loss",
+        sigalrm_interrupts_write_no_loss,
+    ),
     ("sa-restart-restarts-read", sa_restart_restarts_read),
     ("seek-pread-pwrite-espipe", seek_pread_pwrite_espipe),
     ("ioctl-stats-match-activity", ioctl_stats_match_activity),
@@ -477,9 +481,33 @@ fn epoll_readiness_and_wakeup(ctx: &Ctx) -> Res<()> {
     })
 }
 
-extern "C" fn on_alarm(_: libc::c_int) {}
+/// How many SIGALRMs the handler has seen: proof that the signal hit.
+static ALARMS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
-/// Arms SIGALRM in 200 ms with a handler that does nothing.
+/// When the handler last ran (CLOCK_MONOTONIC, ns).
+static ALARM_AT_NS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+extern "C" fn on_alarm(_: libc::c_int) {
+    // Both are async-signal-safe: an atomic store and clock_gettime.
+    ALARM_AT_NS.store(monotonic_ns(), std::sync::atomic::Ordering::SeqCst);
+    ALARMS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+}
+
+fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+fn alarms() -> u32 {
+    ALARMS.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// Arms SIGALRM in 200 ms with a handler that counts it.
 fn arm_alarm(flags: libc::c_int) {
     // SAFETY: installing a handler that does nothing, and a one-shot timer.
     unsafe {
@@ -511,10 +539,12 @@ fn sigalrm_interrupts_read_no_loss(ctx: &Ctx) -> Res<()> {
     let w = open(&ctx.dev, O_WRONLY)?;
     let r = open(&ctx.dev, O_RDONLY)?;
     // No SA_RESTART: the interrupted read returns EINTR.
+    let before = alarms();
     arm_alarm(0);
     let res = read(&r, &mut [0u8; 8]);
     disarm_alarm();
     expect_err("blocking read hit by SIGALRM", res, libc::EINTR)?;
+    check(alarms() == before + 1, || "the handler did not run".into())?;
     write_all(&w, b"kept")?;
     let got = read_exact(&r, 4)?;
     check(got == b"kept", || format!("after EINTR read {got:?}"))?;
@@ -522,6 +552,31 @@ fn sigalrm_interrupts_read_no_loss(ctx: &Ctx) -> Res<()> {
     check(s.len == 0, || {
         format!("{} bytes left after reading all", s.len)
     })
+}
+
+/// A writer blocked on a full FIFO and hit by a signal: EINTR, nothing of
+/// its data stored, and every byte already in the FIFO still there, in
+/// order.
+fn sigalrm_interrupts_write_no_loss(ctx: &Ctx) -> Res<()> {
+    let w = open(&ctx.dev, O_WRONLY)?;
+    let r = open(&ctx.dev, O_RDONLY | O_NONBLOCK)?;
+    let cap = capacity(&w)? as usize;
+    let data: Vec<u8> = (0..cap).map(|i| (i % 253) as u8).collect();
+    write_all(&w, &data)?;
+    let before = alarms();
+    arm_alarm(0);
+    let res = write(&w, &[0xEEu8; 100]);
+    disarm_alarm();
+    expect_err("blocking write hit by SIGALRM", res, libc::EINTR)?;
+    check(alarms() == before + 1, || "the handler did not run".into())?;
+    let s = stats(&w)?;
+    check(s.len as usize == cap, || {
+        format!("len {} after an interrupted write, want {cap}", s.len)
+    })?;
+    let got = read_exact(&r, cap)?;
+    check(got == data, || "the FIFO's data changed".into())?;
+    let mut more = [0u8; 1];
+    expect_err("read after draining", read(&r, &mut more), libc::EAGAIN)
 }
 
 fn sa_restart_restarts_read(ctx: &Ctx) -> Res<()> {
@@ -535,11 +590,27 @@ fn sa_restart_restarts_read(ctx: &Ctx) -> Res<()> {
     })?;
     // With SA_RESTART the signal at 200 ms restarts the read, which then
     // returns the child's data at 500 ms.
+    let before = alarms();
     arm_alarm(libc::SA_RESTART);
     let start = Instant::now();
     let res = read(&r, &mut [0u8; 8]);
+    let returned = monotonic_ns();
     disarm_alarm();
     wait(child)?;
+    // The handler ran while the read was blocked, well before the data came
+    // and the read returned: the signal interrupted the wait, and the kernel
+    // restarted the read. A wait that ignored the signal would run the
+    // handler only on the way out, after the read.
+    check(alarms() == before + 1, || {
+        "the handler did not run: the signal never hit the read".into()
+    })?;
+    let at = ALARM_AT_NS.load(std::sync::atomic::Ordering::SeqCst);
+    check(at + 100_000_000 <= returned, || {
+        format!(
+            "the handler ran {} ms before the read returned, want at least 100",
+            (returned.saturating_sub(at)) / 1_000_000
+        )
+    })?;
     check(res == Ok(4), || {
         format!("restarted read returned {res:?}, want Ok(4)")
     })?;
