@@ -225,13 +225,6 @@ pub fn wait(pid: libc::pid_t) -> Res<()> {
     }
 }
 
-/// Whether a child is still running (it has not exited yet).
-pub fn still_running(pid: libc::pid_t) -> bool {
-    let mut status = 0;
-    // SAFETY: `status` is a valid out-pointer.
-    unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) == 0 }
-}
-
 pub fn sleep_ms(ms: u64) {
     std::thread::sleep(std::time::Duration::from_millis(ms));
 }

@@ -233,10 +233,8 @@ fn blocked_writer_woken_by_reader(ctx: &Ctx) -> Res<()> {
         let n = write(&w, b"0123456789").map_err(err_name)?;
         check(n == 10, || format!("child wrote {n}"))
     })?;
-    sleep_ms(300);
-    check(still_running(child), || {
-        "the writer did not block on a full FIFO".into()
-    })?;
+    // Asleep in the write (its only blocking call), not just slow to start.
+    wait_asleep(child, "the writer did not block on a full FIFO")?;
     let r = open(&ctx.dev, O_RDONLY)?;
     read_exact(&r, 100)?;
     wait(child)
@@ -250,12 +248,30 @@ fn blocked_reader_woken_by_writer(ctx: &Ctx) -> Res<()> {
         let got = read_exact(&r, 4)?;
         check(got == b"ping", || format!("child read {got:?}"))
     })?;
-    sleep_ms(300);
-    check(still_running(child), || {
-        "the reader did not block on an empty FIFO".into()
-    })?;
+    wait_asleep(child, "the reader did not block on an empty FIFO")?;
     write_all(&w, b"ping")?;
     wait(child)
+}
+
+/// Waits until process `pid` sleeps (state `S` in `/proc/PID/stat`), which
+/// the children of these tests can only do inside their one blocking call;
+/// `Err(why)` if it exits or never sleeps within 5 s.
+fn wait_asleep(pid: libc::pid_t, why: &str) -> Res<()> {
+    let start = Instant::now();
+    loop {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let state = stat
+            .rsplit_once(") ")
+            .and_then(|(_, rest)| rest.chars().next());
+        match state {
+            Some('S') => return Ok(()),
+            Some('Z') | None => return Err(format!("{why}: it exited")),
+            _ if start.elapsed() > Duration::from_secs(5) => {
+                return Err(format!("{why}: not asleep after 5 s"))
+            }
+            _ => std::thread::yield_now(),
+        }
+    }
 }
 
 /// The scheduler state of one of our threads (`R`, `S`, `D`, ...), from
