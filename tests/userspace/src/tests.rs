@@ -72,6 +72,10 @@ pub const ALL: &[(&str, Test)] = &[
         "ioctl-stats-fully-initialised",
         ioctl_stats_fully_initialised,
     ),
+    (
+        "read-touches-only-what-it-returns",
+        read_touches_only_what_it_returns,
+    ),
     ("ioctl-get-capacity", ioctl_get_capacity),
     ("ioctl-set-capacity", ioctl_set_capacity),
     ("ioctl-clear", ioctl_clear),
@@ -711,6 +715,24 @@ fn ioctl_stats_fully_initialised(ctx: &Ctx) -> Res<()> {
         s.len == 3 && s.capacity == ctx.default_capacity && s.readers == 1 && s.writers == 1,
         || format!("decoded {s:?}"),
     )
+}
+
+/// A read writes exactly the bytes it reports and nothing past them, with
+/// the buffer filled with two different patterns beforehand.
+fn read_touches_only_what_it_returns(ctx: &Ctx) -> Res<()> {
+    let f = open(&ctx.dev, O_RDWR)?;
+    for pattern in [0xAAu8, 0x55] {
+        write_all(&f, b"abc")?;
+        let mut buf = [pattern; 16];
+        let n = read(&f, &mut buf).map_err(err_name)?;
+        check(n == 3 && &buf[..3] == b"abc", || {
+            format!("read returned {n}: {:?}", &buf[..n])
+        })?;
+        check(buf[3..].iter().all(|b| *b == pattern), || {
+            format!("bytes past the {n} returned changed: {:?}", &buf[3..])
+        })?;
+    }
+    Ok(())
 }
 
 fn ioctl_get_capacity(ctx: &Ctx) -> Res<()> {
