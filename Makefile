@@ -11,7 +11,8 @@
 #   make              build rust_sample.ko against KDIR (never builds a kernel);
 #                     KUNIT=y adds the KUnit suites (the test build)
 #   make kernel       provision the test kernel (idempotent, cached)
-#   make check        clippy (W=e), rustfmt, unsafe boundary, rust-analyzer
+#   make check        clippy (W=e), rustfmt, unsafe boundary, rust-analyzer,
+#                     the unstable features the module needs
 #   make test-debug   the reliability run on the debug kernel (part of test)
 #   make bench        Rust vs the C twin (tests/c_twin), pipe(2), /dev/zero
 #   make profile      instructions per hot operation, by function (perf, icount)

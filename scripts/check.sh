@@ -8,6 +8,8 @@
 #   rustfmt          the kernel's .rustfmt.toml, on every Rust file we ship
 #   unsafe-boundary  `unsafe` only in abstractions/; lint attributes in place
 #   rust-analyzer    `make rust-analyzer` writes a usable rust-project.json
+#   unstable-features  the module builds with only the unstable features
+#                    listed below allowed, and needs every one of them
 
 . "$(dirname "$0")/lib.sh"
 
@@ -26,7 +28,7 @@ gate() {
 	if "$@" >"$log/$name.log" 2>&1; then
 		echo "ok check:$name"
 	else
-		echo "fail check:$name $(grep -m1 -E 'error|warning|Diff|unsafe' "$log/$name.log" | cut -c1-160) (log: $log/$name.log)"
+		echo "fail check:$name $(grep -m1 -E 'error|warning|Diff|unsafe|needs' "$log/$name.log" | cut -c1-160) (log: $log/$name.log)"
 		rc=1
 	fi
 }
@@ -85,8 +87,38 @@ assert not any("/abstractions/" in r or "/device/" in r for r in roots), "a modu
 PY
 }
 
+# The unstable Rust features the module needs, measured: of the kernel's
+# rust_allowed_features for modules, only this one, and only through kernel
+# macros (`module!` and `#[kunit_tests]` emit `#[used(compiler)]`); the
+# driver's own code uses none (Documentation/rust-toolchain.rst).
+RS_UNSTABLE_FEATURES=used_with_arg
+
+# Builds the test module with `rust_allowed_features` overridden to $1.
+build_with_features() {
+	mkdir -p "$mo-features"
+	make -C "$KDIR" M="$RS_ROOT" MO="$mo-features" LLVM="$RS_LLVM" RS_KUNIT=y \
+		"rust_allowed_features=$1" modules
+}
+
+unstable_features() {
+	"$RS_ROOT/scripts/check-kdir.sh" "$KDIR" || return 1
+	build_with_features "$RS_UNSTABLE_FEATURES" || {
+		echo "the module needs an unstable feature beyond '$RS_UNSTABLE_FEATURES' (see the error above)"
+		return 1
+	}
+	local f rest
+	for f in ${RS_UNSTABLE_FEATURES//,/ }; do
+		rest=$(echo ",$RS_UNSTABLE_FEATURES," | sed "s/,$f,/,/; s/^,//; s/,\$//")
+		if build_with_features "$rest" >/dev/null 2>&1; then
+			echo "the module no longer needs the unstable feature $f: drop it from RS_UNSTABLE_FEATURES"
+			return 1
+		fi
+	done
+}
+
 gate clippy clippy
 gate rustfmt rustfmt_check
 gate unsafe-boundary unsafe_boundary
 gate rust-analyzer rust_analyzer
+gate unstable-features unstable_features
 exit $rc
