@@ -52,6 +52,13 @@ pub const ALL: &[(&str, Test)] = &[
         last_writer_close_races_reader,
     ),
     ("poll-readiness-transitions", poll_readiness_transitions),
+    ("pollhup-rules", pollhup_rules),
+    ("clear-wakes-blocked-writer", clear_wakes_blocked_writer),
+    (
+        "zero-length-calls-count-nothing",
+        zero_length_calls_count_nothing,
+    ),
+    ("wrong-access-mode-ebadf", wrong_access_mode_ebadf),
     (
         "poll-wakeup-from-other-process",
         poll_wakeup_from_other_process,
@@ -427,6 +434,117 @@ fn fill_rest(w: &Fd) -> Res<()> {
             write_all(w, &vec![7u8; free])?;
         }
     }
+}
+
+/// POLLHUP: absent while a writer is open, never on a write-only file, and
+/// a reader asleep in poll() is woken with it when the last writer closes
+/// (the wake-up that release sends without the FIFO lock).
+fn pollhup_rules(ctx: &Ctx) -> Res<()> {
+    let w1 = open(&ctx.dev, O_WRONLY)?;
+    let w2 = open(&ctx.dev, O_WRONLY)?;
+    let r = open(&ctx.dev, O_RDONLY)?;
+    let ev = poll1(&r, IN, 0)?;
+    check(ev & HUP == 0, || {
+        format!("writers open: reader revents {ev:#x}")
+    })?;
+    let fd = r.0;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        // SAFETY: gettid has no preconditions.
+        let _ = tid_tx.send(unsafe { libc::gettid() });
+        let mut p = libc::pollfd {
+            fd,
+            events: IN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd; `r` stays open until the result comes.
+        let n = unsafe { libc::poll(&mut p, 1, 10_000) };
+        let _ = tx.send((n, p.revents));
+    });
+    let tid = tid_rx
+        .recv_timeout(Duration::from_secs(5))
+        .map_err(|_| "the poller did not start".to_string())?;
+    let start = Instant::now();
+    while thread_state(tid)? != 'S' {
+        if start.elapsed() > Duration::from_secs(5) {
+            return Err("the poller never went to sleep".into());
+        }
+        std::thread::yield_now();
+    }
+    drop(w1);
+    sleep_ms(100);
+    check(rx.try_recv().is_err(), || {
+        "poll returned while a writer was still open".into()
+    })?;
+    drop(w2);
+    let (n, ev) = rx
+        .recv_timeout(Duration::from_secs(5))
+        .map_err(|_| "the last writer's close did not wake the poller".to_string())?;
+    check(n == 1 && ev & HUP != 0 && ev & IN != 0, || {
+        format!("poll after the last writer closed: {n}, revents {ev:#x}")
+    })?;
+    // A write-only file never reports a hang-up.
+    let w = open(&ctx.dev, O_WRONLY)?;
+    drop(r);
+    let ev = poll1(&w, OUT, 0)?;
+    check(ev & HUP == 0, || {
+        format!("write-only file: revents {ev:#x}")
+    })
+}
+
+/// A writer asleep on a full FIFO is woken by CLEAR, and its write lands.
+fn clear_wakes_blocked_writer(ctx: &Ctx) -> Res<()> {
+    let w = open(&ctx.dev, O_WRONLY | O_NONBLOCK)?;
+    fill(ctx, &w)?;
+    let dev = ctx.dev.clone();
+    let child = fork(move || {
+        let w = open(&dev, O_WRONLY)?;
+        let n = write(&w, b"after clear").map_err(err_name)?;
+        check(n == 11, || format!("child wrote {n}"))
+    })?;
+    wait_asleep(child, "the writer did not block on a full FIFO")?;
+    clear(&w).map_err(|e| format!("CLEAR: {}", err_name(e)))?;
+    wait(child)?;
+    let s = stats(&w)?;
+    check(s.len == 11, || {
+        format!("len {} after CLEAR and the write", s.len)
+    })
+}
+
+/// Reads and writes of zero bytes succeed with 0 and count nothing.
+fn zero_length_calls_count_nothing(ctx: &Ctx) -> Res<()> {
+    let f = open(&ctx.dev, O_RDWR)?;
+    write_all(&f, b"x")?;
+    let before = stats(&f)?;
+    check(write(&f, &[]) == Ok(0), || {
+        "a zero-length write did not return 0".into()
+    })?;
+    check(read(&f, &mut []) == Ok(0), || {
+        "a zero-length read did not return 0".into()
+    })?;
+    let after = stats(&f)?;
+    check(before == after, || {
+        format!("zero-length calls changed the stats: {before:?} -> {after:?}")
+    })
+}
+
+/// A file opened for reading cannot write, and one opened for writing
+/// cannot read: EBADF, from the VFS, with the FIFO untouched.
+fn wrong_access_mode_ebadf(ctx: &Ctx) -> Res<()> {
+    let r = open(&ctx.dev, O_RDONLY)?;
+    let w = open(&ctx.dev, O_WRONLY)?;
+    expect_err("write on a read-only file", write(&r, b"no"), libc::EBADF)?;
+    write_all(&w, b"yes")?;
+    expect_err(
+        "read on a write-only file",
+        read(&w, &mut [0u8; 4]),
+        libc::EBADF,
+    )?;
+    let s = stats(&r)?;
+    check(s.len == 3, || {
+        format!("len {} after the refused calls", s.len)
+    })
 }
 
 fn poll_wakeup_from_other_process(ctx: &Ctx) -> Res<()> {
