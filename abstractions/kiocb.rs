@@ -50,14 +50,14 @@ impl<'a> Kiocb<'a> {
         // SAFETY: By the type invariants `kiocb` is valid; `ki_filp` is set
         // at init and never changes during the call.
         let file = unsafe { (*self.kiocb).ki_filp };
+        // A relaxed atomic load is the `READ_ONCE()` the C side would use; no
+        // lock is needed because any value before or after a racing `fcntl`
+        // is a correct answer.
+        //
         // SAFETY: By the type invariants `ki_filp` is a valid file, so the
-        // pointer is valid and aligned for the whole call. The only writer
-        // after open is `setfl()` (fs/fcntl.c, `fcntl(F_SETFL)`): one plain,
-        // aligned 32-bit store under `f_lock`, which the kernel treats as
-        // untorn (KCSAN's `ASSUME_PLAIN_WRITES_ATOMIC`). A relaxed atomic
-        // load is the `READ_ONCE()` the C side would use; no lock is needed
-        // because any value before or after a racing `fcntl` is a correct
-        // answer.
+        // pointer is valid and aligned for the whole call. Its only writer
+        // after open is `setfl()` (`fcntl(F_SETFL)`): one plain, aligned
+        // 32-bit store under `f_lock`, which the kernel treats as untorn.
         let f_flags = unsafe { Atomic::from_ptr(&raw mut (*file).f_flags) }.load(Relaxed);
         (f_flags & flags::O_NONBLOCK) != 0
     }

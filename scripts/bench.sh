@@ -82,15 +82,7 @@ if [ -f "$page" ]; then
 		echo
 		cat "$out/results.md"
 	} >"$out/generated.md"
-	python3 - "$page" "$out/generated.md" <<'PY'
-import sys
-page, gen = sys.argv[1], open(sys.argv[2]).read()
-text = open(page).read()
-begin, end = "<!-- results:begin -->", "<!-- results:end -->"
-head, rest = text.split(begin, 1)
-_, tail = rest.split(end, 1)
-open(page, "w").write(head + begin + "\n" + gen + "\n" + end + tail)
-PY
+	python3 "$RS_ROOT/scripts/doc-section.py" "$page" results "$out/generated.md"
 	cp "$out/throughput.svg" "$RS_ROOT/Documentation/benchmarks-throughput.svg"
 	cp "$out/ratio.svg" "$RS_ROOT/Documentation/benchmarks-ratio.svg"
 fi

@@ -52,6 +52,8 @@ no_clang_marker() { echo "$RS_CACHE/toolchain/no-clang-$1"; }
 llvm_setup() {
 	local m
 	m=$(rustc_llvm_major)
+	# Kept: the kernel key and the fragment list ask for it many times.
+	RS_RUSTC_LLVM_MAJOR=$m
 	if [ -n "${LLVM:-}" ]; then
 		RS_LLVM=$LLVM
 	elif [ -n "$m" ] && [ ! -e "$(no_clang_marker "$m")" ]; then
@@ -90,7 +92,7 @@ rustc_semver() { rustc_version | awk '{ print $2 }'; }
 # Whether the C helpers can be inlined into Rust: clang and rustc on the
 # same LLVM major, and that clang installed (provision-host.sh tries).
 inline_helpers() {
-	[ -n "$RS_LLVM_MAJOR" ] && [ "$RS_LLVM_MAJOR" = "$(rustc_llvm_major)" ]
+	[ -n "$RS_LLVM_MAJOR" ] && [ "$RS_LLVM_MAJOR" = "$RS_RUSTC_LLVM_MAJOR" ]
 }
 
 fragment_files() {

@@ -62,14 +62,6 @@ if grep -q '<!-- profile:begin -->' "$page"; then
 		echo
 		cat "$out/profile.md"
 	} >"$out/generated.md"
-	python3 - "$page" "$out/generated.md" <<'PY'
-import sys
-page, gen = sys.argv[1], open(sys.argv[2]).read()
-text = open(page).read()
-begin, end = "<!-- profile:begin -->", "<!-- profile:end -->"
-head, rest = text.split(begin, 1)
-_, tail = rest.split(end, 1)
-open(page, "w").write(head + begin + "\n" + gen + "\n" + end + tail)
-PY
+	python3 "$RS_ROOT/scripts/doc-section.py" "$page" profile "$out/generated.md"
 fi
 msg "results: $out/profile.md, $out/profile.json (and Documentation/benchmarks.md)"

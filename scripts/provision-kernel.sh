@@ -80,7 +80,7 @@ if ! kmake rustavailable >"$build/rustavailable.log" 2>&1; then
 fi
 
 msg "configuring $(kernel_key): tinyconfig + $(fragment_files | xargs -n1 basename | tr '\n' ' ')with LLVM=$RS_LLVM"
-inline_helpers || msg "rustc's LLVM is $(rustc_llvm_major) and clang's is ${RS_LLVM_MAJOR:-unknown}: building without CONFIG_RUST_INLINE_HELPERS"
+inline_helpers || msg "rustc's LLVM is $RS_RUSTC_LLVM_MAJOR and clang's is ${RS_LLVM_MAJOR:-unknown}: building without CONFIG_RUST_INLINE_HELPERS"
 kmake -s tinyconfig >/dev/null
 # shellcheck disable=SC2046
 (cd "$build" && "$src/scripts/kconfig/merge_config.sh" -m -O "$build" .config $(fragment_files) >/dev/null)

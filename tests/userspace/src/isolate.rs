@@ -42,18 +42,7 @@ pub fn run(limit: Duration, test: impl FnOnce() -> Res<()>) -> Res<()> {
     let deadline = std::time::Instant::now() + limit;
     let mut why = Vec::new();
     let status = loop {
-        let mut p = libc::pollfd {
-            fd: rd.0,
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd.
-        if unsafe { libc::poll(&mut p, 1, 50) } > 0 {
-            let mut buf = [0u8; 512];
-            if let Ok(k) = read(&rd, &mut buf) {
-                why.extend_from_slice(&buf[..k]);
-            }
-        }
+        take_ready(&rd, 50, &mut why);
         let mut status = 0;
         // SAFETY: `status` is a valid out-pointer.
         if unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } == pid {
@@ -70,19 +59,7 @@ pub fn run(limit: Duration, test: impl FnOnce() -> Res<()>) -> Res<()> {
         }
     };
     // What the child wrote just before it exited.
-    let mut p = libc::pollfd {
-        fd: rd.0,
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd.
-    while unsafe { libc::poll(&mut p, 1, 0) } > 0 {
-        let mut buf = [0u8; 512];
-        match read(&rd, &mut buf) {
-            Ok(k) if k > 0 => why.extend_from_slice(&buf[..k]),
-            _ => break,
-        }
-    }
+    while take_ready(&rd, 0, &mut why) {}
     if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
         Ok(())
     } else if libc::WIFEXITED(status) {
@@ -94,6 +71,22 @@ pub fn run(limit: Duration, test: impl FnOnce() -> Res<()>) -> Res<()> {
         ))
     } else {
         Err(format!("the test process ended with status {status:#x}"))
+    }
+}
+
+/// Appends what `rd` has to read within `timeout_ms` to `out`; whether it
+/// got any.
+fn take_ready(rd: &Fd, timeout_ms: i32, out: &mut Vec<u8>) -> bool {
+    if !matches!(poll1(rd, libc::POLLIN, timeout_ms), Ok(ev) if ev & libc::POLLIN != 0) {
+        return false;
+    }
+    let mut buf = [0u8; 512];
+    match read(rd, &mut buf) {
+        Ok(k) if k > 0 => {
+            out.extend_from_slice(&buf[..k]);
+            true
+        }
+        _ => false,
     }
 }
 

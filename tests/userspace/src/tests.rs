@@ -1040,6 +1040,46 @@ fn checksum(writer: u32, seq: u32) -> u64 {
     x ^ (x >> 29)
 }
 
+/// Forks writer `w` of a record test: it writes its records `0..total`,
+/// `record(w, seq)` each, in batches of 1 to `max_batch` records, one
+/// write(2) per batch (retried on EINTR) that must store all of it. The
+/// child closes its copy of the test's `guard` descriptor first, so the
+/// guard alone decides when the readers see end of file.
+fn fork_record_writer<const N: usize>(
+    dev: &str,
+    guard: &Fd,
+    w: u32,
+    seed: u64,
+    total: u32,
+    max_batch: u64,
+    record: fn(u32, u32) -> [u8; N],
+) -> Res<libc::pid_t> {
+    let dev = dev.to_string();
+    let guard_fd = guard.0;
+    fork(move || {
+        // SAFETY: the child's copy of the guard descriptor.
+        unsafe { libc::close(guard_fd) };
+        let f = open(&dev, O_WRONLY)?;
+        let mut rng = Rng::new(seed + w as u64);
+        let mut seq = 0;
+        while seq < total {
+            let batch = (1 + rng.below(max_batch) as u32).min(total - seq);
+            let buf: Vec<u8> = (seq..seq + batch).flat_map(|s| record(w, s)).collect();
+            let n = loop {
+                match write(&f, &buf) {
+                    Err(libc::EINTR) => continue,
+                    r => break r.map_err(|e| format!("writer {w}: {}", err_name(e)))?,
+                }
+            };
+            check(n == buf.len(), || {
+                format!("writer {w}: atomic write of {} stored {n}", buf.len())
+            })?;
+            seq += batch;
+        }
+        Ok(())
+    })
+}
+
 fn record(writer: u32, seq: u32) -> [u8; RECORD] {
     let mut r = [0u8; RECORD];
     r[..4].copy_from_slice(&writer.to_le_bytes());
@@ -1097,33 +1137,15 @@ fn concurrent_4x4_checksummed(ctx: &Ctx) -> Res<()> {
     }
     let mut writers = Vec::new();
     for w in 0..WRITERS {
-        let dev = ctx.dev.clone();
-        let guard_fd = guard.0;
-        writers.push(fork(move || {
-            // SAFETY: the child's copy of the guard descriptor.
-            unsafe { libc::close(guard_fd) };
-            let f = open(&dev, O_WRONLY)?;
-            let mut rng = Rng::new(0xabcd_ef01 + w as u64);
-            let mut seq = 0;
-            while seq < RECORDS_PER_WRITER {
-                let batch = (1 + rng.below(256) as u32).min(RECORDS_PER_WRITER - seq);
-                let mut buf = Vec::with_capacity(batch as usize * RECORD);
-                for s in seq..seq + batch {
-                    buf.extend_from_slice(&record(w, s));
-                }
-                let n = loop {
-                    match write(&f, &buf) {
-                        Err(libc::EINTR) => continue,
-                        r => break r.map_err(|e| format!("writer {w}: {}", err_name(e)))?,
-                    }
-                };
-                check(n == buf.len(), || {
-                    format!("writer {w}: atomic write of {} stored {n}", buf.len())
-                })?;
-                seq += batch;
-            }
-            Ok(())
-        })?);
+        writers.push(fork_record_writer(
+            &ctx.dev,
+            &guard,
+            w,
+            0xabcd_ef01,
+            RECORDS_PER_WRITER,
+            256,
+            record,
+        )?);
     }
     let mut errors = Vec::new();
     for pid in writers {
@@ -1191,30 +1213,15 @@ fn atomic_writes_odd_records(ctx: &Ctx) -> Res<()> {
     let max_batch = (page_size() / ODD_RECORD) as u64;
     let mut writers = Vec::new();
     for w in 0..WRITERS {
-        let dev = ctx.dev.clone();
-        let guard_fd = guard.0;
-        writers.push(fork(move || {
-            // SAFETY: the child's copy of the guard descriptor.
-            unsafe { libc::close(guard_fd) };
-            let f = open(&dev, O_WRONLY)?;
-            let mut rng = Rng::new(0x0dd0_0000 + w as u64);
-            let mut seq = 0;
-            while seq < PER_WRITER {
-                let batch = (1 + rng.below(max_batch) as u32).min(PER_WRITER - seq);
-                let buf: Vec<u8> = (seq..seq + batch).flat_map(|s| odd_record(w, s)).collect();
-                let n = loop {
-                    match write(&f, &buf) {
-                        Err(libc::EINTR) => continue,
-                        r => break r.map_err(|e| format!("writer {w}: {}", err_name(e)))?,
-                    }
-                };
-                check(n == buf.len(), || {
-                    format!("writer {w}: atomic write of {} stored {n}", buf.len())
-                })?;
-                seq += batch;
-            }
-            Ok(())
-        })?);
+        writers.push(fork_record_writer(
+            &ctx.dev,
+            &guard,
+            w,
+            0x0dd0_0000,
+            PER_WRITER,
+            max_batch,
+            odd_record,
+        )?);
     }
     // The reader runs beside the writers; the guard keeps its end of file
     // away until every writer is done (a writer that has not opened yet
