@@ -13,6 +13,8 @@
 #   make kernel       provision the test kernel (idempotent, cached)
 #   make check        clippy (W=e), rustfmt, unsafe boundary, rust-analyzer,
 #                     the unstable features the module needs
+#   make doctor       can KDIR (default: the running kernel's) build a Rust
+#                     module? Each problem in one sentence, with its fix
 #   make test-debug   the reliability run on the debug kernel (part of test)
 #   make bench        Rust vs the C twin (tests/c_twin), pipe(2), /dev/zero
 #   make profile      instructions per hot operation, by function (perf, icount)
@@ -20,9 +22,9 @@
 #
 # Variables: KDIR (a Rust-enabled kernel build; defaults to the provisioned
 # one), KERNEL_SRC (a kernel source tree to provision from instead of
-# Debian's), KVER (7.3 or 7.2; default 7.3), LLVM (default: -N for rustc's LLVM N),
-# RUST_SAMPLE_CACHE
-# (the cache directory).
+# Debian's), KVER (7.3 or 7.2; default 7.3), RUST_TOOLCHAIN (host, 1.85 or
+# 1.96; default host), LLVM (default: -N for rustc's LLVM N),
+# RUST_SAMPLE_CACHE (the cache directory).
 #
 # Kbuild reads ./Kbuild, not this file.
 
@@ -31,17 +33,25 @@ SHELL := /bin/bash
 
 KVER ?= 7.3
 export KVER
+# The Rust toolchain for the kernel and the module: host (the rustc on PATH),
+# 1.85 or 1.96 (Debian's rustc-web, unpacked under the cache; scripts/lib.sh).
+# Exported only when set: `make test` pairs each kernel with a toolchain of
+# its own unless told one.
+ifneq ($(origin RUST_TOOLCHAIN),undefined)
+export RUST_TOOLCHAIN
+endif
+TC := $(if $(RUST_TOOLCHAIN),RUST_TOOLCHAIN=$(RUST_TOOLCHAIN))
 # LLVM: the user's setting, else the major of rustc's LLVM (scripts/lib.sh),
 # so that CONFIG_RUST_INLINE_HELPERS can inline the C helpers. Exported only
 # when the user set it: the scripts then take it as an override.
 ifeq ($(origin LLVM),undefined)
-LLVM := $(shell scripts/kernel-env.sh llvm)
+LLVM := $(shell $(TC) scripts/kernel-env.sh llvm)
 else
 export LLVM
 endif
 
 ifeq ($(origin KDIR),undefined)
-KDIR := $(shell KVER=$(KVER) scripts/kernel-env.sh kdir)
+KDIR := $(shell KVER=$(KVER) $(TC) scripts/kernel-env.sh kdir)
 PROVISIONED_KDIR := 1
 endif
 
@@ -55,14 +65,17 @@ KUNIT ?= n
 OUT := $(CURDIR)/build/kbuild/$(notdir $(KDIR))$(if $(filter y,$(KUNIT)),-kunit)
 export KDIR
 
-KBUILD := $(MAKE) -C $(KDIR) M=$(CURDIR) MO=$(OUT) LLVM=$(LLVM) $(if $(filter y,$(KUNIT)),RS_KUNIT=y)
+# RUSTC=, RUSTDOC= and CLIPPY_DRIVER= for a Debian toolchain; none for host.
+RUST_VARS := $(shell $(TC) scripts/kernel-env.sh rustvars)
 
-.PHONY: all modules kernel run test test-debug bench profile check rust-analyzer clean
+KBUILD := $(MAKE) -C $(KDIR) M=$(CURDIR) MO=$(OUT) LLVM=$(LLVM) $(RUST_VARS) $(if $(filter y,$(KUNIT)),RS_KUNIT=y)
+
+.PHONY: all modules kernel run test test-debug bench profile check doctor rust-analyzer clean
 
 all: modules
 
 modules:
-	@scripts/check-kdir.sh $(KDIR)
+	@scripts/doctor.sh --quiet $(KDIR)
 	@mkdir -p $(OUT)
 	$(KBUILD) modules
 	@echo "Built $(OUT)/rust_sample.ko"
@@ -102,8 +115,13 @@ profile:
 check: kernel
 	@scripts/check.sh
 
+# Can KDIR build a Rust module? One sentence per check, each problem with
+# its fix. KDIR defaults here to the running kernel's build directory.
+doctor:
+	@scripts/doctor.sh $(if $(PROVISIONED_KDIR),/lib/modules/$(shell uname -r)/build,$(KDIR))
+
 rust-analyzer:
-	@scripts/check-kdir.sh $(KDIR)
+	@scripts/doctor.sh --quiet $(KDIR)
 	@mkdir -p $(OUT)
 	$(KBUILD) rust-analyzer
 

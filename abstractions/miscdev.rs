@@ -11,10 +11,14 @@
 //!   queue.
 //! - A stream open. Without `stream_open()`, `pread`/`pwrite` reach
 //!   `read_iter`/`write_iter` with an arbitrary position.
-//! - The file's `O_NONBLOCK` state at read and write time
-//!   ([`Kiocb::is_nonblocking`]).
+//! - The file's `O_NONBLOCK` state and the call's `IOCB_NOWAIT` at read and
+//!   write time ([`Kiocb::is_nonblocking`]), and `FMODE_NOWAIT` for a
+//!   device that honours them ([`MiscDevice::HONOURS_NOWAIT`]).
 //! - Data that belongs to the device, not to one open file, reachable from
 //!   `open`.
+//!
+//! It adds `splice_read` and `splice_write` (the generic helpers over
+//! `read_iter` and `write_iter`), so `splice(2)` and `sendfile(2)` work.
 //!
 //! It also differs where upstream's API is unsound or too permissive:
 //! `release` gets no `&File` (the file is already dead, see
@@ -40,6 +44,7 @@ use kernel::{
     },
     prelude::*,
     seq_file::SeqFile,
+    sync::Arc,
     types::{
         ForeignOwnable,
         Opaque, //
@@ -47,12 +52,20 @@ use kernel::{
 };
 
 use super::{
+    fasync::Fasync,
     kiocb::Kiocb,
     poll::{
         PollMask,
         PollTable, //
     },
 };
+
+/// `FMODE_NOWAIT` (`include/linux/fs.h`, the same in 7.2 and 7.3). bindgen
+/// skips it because of the `__force` cast in its definition; upstream would
+/// add a `RUST_CONST_HELPER_FMODE_NOWAIT` to `rust/bindings/bindings_helper.h`.
+/// If it were wrong, `preadv2(RWF_NOWAIT)` would fail with `EOPNOTSUPP` and
+/// `rs-devtest`'s `rwf-nowait-*` tests with it.
+const FMODE_NOWAIT: bindings::fmode_t = 1 << 27;
 
 /// Options for registering a misc device.
 #[derive(Copy, Clone)]
@@ -75,6 +88,14 @@ pub(crate) trait MiscDevice: Sized {
 
     /// The pointer type that holds one open file's state.
     type Ptr: ForeignOwnable + Send + Sync;
+
+    /// Whether `read_iter` and `write_iter` return `EAGAIN` instead of
+    /// sleeping whenever [`Kiocb::is_nonblocking`] says so. Then every file
+    /// is opened with `FMODE_NOWAIT`, and `preadv2`/`pwritev2` with
+    /// `RWF_NOWAIT` and io_uring may ask for a call that does not sleep on a
+    /// file opened for blocking I/O; without it they get `EOPNOTSUPP`
+    /// (io_uring falls back to a worker thread).
+    const HONOURS_NOWAIT: bool = false;
 
     /// Called when the device is opened. The returned pointer becomes the
     /// file's private data.
@@ -154,6 +175,16 @@ pub(crate) trait MiscDevice: Sized {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
+    /// `O_ASYNC`: the SIGIO lists of the device this file belongs to. The
+    /// layer asks once, right after `open`, keeps them with the file, and
+    /// adds the file to them and takes it out itself (`fcntl(F_SETFL)`,
+    /// `FIOASYNC`, the last `close`); the driver only calls
+    /// [`Fasync::readable`] and [`Fasync::writable`]. A device with this
+    /// slot costs one more small allocation per open.
+    fn fasync(_this: <Self::Ptr as ForeignOwnable>::Borrowed<'_>) -> Arc<Fasync> {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
     /// Extra lines for `/proc/<pid>/fdinfo/<fd>`.
     fn show_fdinfo(_this: <Self::Ptr as ForeignOwnable>::Borrowed<'_>, _m: &SeqFile, _file: &File) {
         build_error!(VTABLE_DEFAULT_ERROR)
@@ -224,6 +255,15 @@ impl<T: MiscDevice> PinnedDrop for MiscDeviceRegistration<T> {
     }
 }
 
+/// A file's private data when its device has `fasync`: the driver's
+/// `T::Ptr`, and the SIGIO lists taken at open, so that the file leaves the
+/// very lists it joined (see `abstractions/fasync.rs`).
+struct AsyncFile {
+    /// `T::Ptr::into_foreign()`.
+    ptr: *mut c_void,
+    lists: Arc<Fasync>,
+}
+
 /// The `file_operations` table for `T`, and the C callbacks in it.
 struct MiscVTable<T: MiscDevice>(PhantomData<T>);
 
@@ -241,6 +281,22 @@ impl<T: MiscDevice> MiscVTable<T> {
         } else {
             None
         },
+        // splice(2) and sendfile(2) through the kernel's generic helpers,
+        // which move the data with `read_iter` and `write_iter` over the
+        // pipe's pages: no new entry point into the driver, so nothing more
+        // to argue. `copy_splice_read` is one `read_iter` into fresh pages;
+        // `iter_file_splice_write` one `write_iter` per batch of the pipe's
+        // buffers (all it holds, up to the length asked).
+        splice_read: if T::HAS_READ_ITER {
+            Some(bindings::copy_splice_read)
+        } else {
+            None
+        },
+        splice_write: if T::HAS_WRITE_ITER {
+            Some(bindings::iter_file_splice_write)
+        } else {
+            None
+        },
         poll: if T::HAS_POLL { Some(Self::poll) } else { None },
         unlocked_ioctl: if T::HAS_IOCTL {
             Some(Self::ioctl)
@@ -252,6 +308,11 @@ impl<T: MiscDevice> MiscVTable<T> {
             Some(Self::compat_ioctl)
         } else if T::HAS_IOCTL {
             bindings::compat_ptr_ioctl
+        } else {
+            None
+        },
+        fasync: if T::HAS_FASYNC {
+            Some(Self::fasync)
         } else {
             None
         },
@@ -282,9 +343,16 @@ impl<T: MiscDevice> MiscVTable<T> {
     unsafe fn private<'a>(file: *mut bindings::file) -> <T::Ptr as ForeignOwnable>::Borrowed<'a> {
         // SAFETY: The caller guarantees `file` is valid.
         let private = unsafe { (*file).private_data };
-        // SAFETY: `open` stored a `T::Ptr` there with `into_foreign`; it is
+        let ptr = if T::HAS_FASYNC {
+            // SAFETY: For such a device `open` stored a `KBox<AsyncFile>`
+            // there, freed only in `release`, which cannot run during `'a`.
+            unsafe { (*private.cast::<AsyncFile>()).ptr }
+        } else {
+            private
+        };
+        // SAFETY: `open` stored a `T::Ptr` with `into_foreign`; it is
         // reclaimed only in `release`, which cannot run during `'a`.
-        unsafe { <T::Ptr as ForeignOwnable>::borrow(private) }
+        unsafe { <T::Ptr as ForeignOwnable>::borrow(ptr) }
     }
 
     /// # Safety
@@ -299,6 +367,12 @@ impl<T: MiscDevice> MiscVTable<T> {
         let ret = unsafe { bindings::stream_open(inode, raw_file) };
         if ret != 0 {
             return ret;
+        }
+        if T::HONOURS_NOWAIT {
+            // SAFETY: The file is being opened: no file descriptor refers to
+            // it yet, so nothing else reads or writes `f_mode` now; the
+            // opener may set mode flags, as `fifo_open()` sets this one.
+            unsafe { (*raw_file).f_mode |= FMODE_NOWAIT };
         }
 
         // SAFETY: The open call of a file may access its private data.
@@ -317,16 +391,31 @@ impl<T: MiscDevice> MiscVTable<T> {
         // below.
         let file = unsafe { File::from_raw_file(raw_file) };
 
-        match T::open(&registration.shared, file) {
-            Ok(ptr) => {
-                // From here on every callback casts the private data to
-                // `T::Ptr`.
-                // SAFETY: The open call of a file may access its private data.
-                unsafe { (*raw_file).private_data = ptr.into_foreign() };
-                0
+        let ptr = match T::open(&registration.shared, file) {
+            Ok(ptr) => ptr.into_foreign(),
+            Err(err) => return err.to_errno(),
+        };
+        let private = if T::HAS_FASYNC {
+            // SAFETY: `ptr` came from `into_foreign` just above and is not
+            // reclaimed before the borrow ends.
+            let lists = T::fasync(unsafe { <T::Ptr as ForeignOwnable>::borrow(ptr) });
+            match KBox::new(AsyncFile { ptr, lists }, GFP_KERNEL) {
+                Ok(file) => KBox::into_raw(file).cast(),
+                Err(err) => {
+                    // SAFETY: `ptr` came from `into_foreign` and nothing
+                    // else took it back; the file never becomes open.
+                    T::release(unsafe { <T::Ptr as ForeignOwnable>::from_foreign(ptr) });
+                    return Error::from(err).to_errno();
+                }
             }
-            Err(err) => err.to_errno(),
-        }
+        } else {
+            ptr
+        };
+        // From here on every callback finds `T::Ptr` (through an
+        // `AsyncFile` for a device with `fasync`) in the private data.
+        // SAFETY: The open call of a file may access its private data.
+        unsafe { (*raw_file).private_data = private };
+        0
     }
 
     /// # Safety
@@ -338,10 +427,18 @@ impl<T: MiscDevice> MiscVTable<T> {
         // count is zero, so no `&File` is made), and the release call owns
         // its private data.
         let private = unsafe { (*file).private_data };
+        let ptr = if T::HAS_FASYNC {
+            // SAFETY: `open` stored a `KBox<AsyncFile>` for such a device;
+            // this is the one place that frees it. `__fput()` already made the
+            // file's last `fasync` call, so it is in none of the lists.
+            let file = unsafe { KBox::from_raw(private.cast::<AsyncFile>()) };
+            file.ptr
+        } else {
+            private
+        };
         // SAFETY: `open` stored a `T::Ptr` with `into_foreign`; this is the
         // one place that takes it back, and no other callback can run now.
-        let ptr = unsafe { <T::Ptr as ForeignOwnable>::from_foreign(private) };
-        T::release(ptr);
+        T::release(unsafe { <T::Ptr as ForeignOwnable>::from_foreign(ptr) });
         0
     }
 
@@ -446,6 +543,25 @@ impl<T: MiscDevice> MiscVTable<T> {
             Ok(ret) if ret >= 0 => ret as c_long,
             Ok(_) => EINVAL.to_errno() as c_long,
             Err(err) => err.to_errno() as c_long,
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the VFS with a file opened by [`Self::open`]: from
+    /// `fcntl(F_SETFL)` or `FIOASYNC` on an open file, or from `__fput()`
+    /// before `release`, with `on == 0` and the memory still valid.
+    unsafe extern "C" fn fasync(fd: c_int, file: *mut bindings::file, on: c_int) -> c_int {
+        // SAFETY: `open` stored a `KBox<AsyncFile>` for a device with
+        // `fasync` (the only kind with this callback), freed in `release`,
+        // which runs after this. No `&File` is made: in `__fput()` the file's
+        // reference count is already zero.
+        let lists = unsafe { &(*(*file).private_data.cast::<AsyncFile>()).lists };
+        // SAFETY: This is the file's `fasync` callback, with the lists taken
+        // at its open, called as the VFS calls it.
+        match unsafe { lists.update(fd, file, on != 0) } {
+            Ok(()) => 0,
+            Err(err) => err.to_errno(),
         }
     }
 

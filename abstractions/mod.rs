@@ -8,6 +8,7 @@
 //! why each wrapper exists and what upstream would need to absorb it.
 
 pub(crate) mod capability;
+pub(crate) mod fasync;
 pub(crate) mod kiocb;
 pub(crate) mod miscdev;
 pub(crate) mod module;

@@ -53,6 +53,7 @@ use super::{
 };
 use crate::abstractions::{
     capability,
+    fasync::Fasync,
     kiocb::Kiocb,
     miscdev::MiscDevice,
     poll::{
@@ -85,21 +86,39 @@ pub(crate) struct SampleDevice {
     /// Writers wait here for space; `poll` registers here too.
     #[pin]
     writable: PollWaitQueue,
+    /// The files that asked for SIGIO (`O_ASYNC`); each file keeps a
+    /// reference (`abstractions/fasync.rs`).
+    fasync: Arc<Fasync>,
 }
 
 impl SampleDevice {
     /// A device with an empty FIFO of `capacity` bytes.
     pub(crate) fn new(capacity: usize) -> Result<Arc<Self>> {
         let storage = new_storage(capacity)?;
+        let fasync = Arc::new(Fasync::new(), GFP_KERNEL)?;
         Arc::pin_init(
             pin_init!(Self {
                 fifo <- new_mutex!(Fifo::new(storage, PAGE_SIZE)),
                 openers: Openers::new(),
                 readable <- new_poll_wait_queue!("rust_sample::readable"),
                 writable <- new_poll_wait_queue!("rust_sample::writable"),
+                fasync,
             }),
             GFP_KERNEL,
         )
+    }
+
+    /// Data arrived, or end of file: wake readers and pollers, signal
+    /// `O_ASYNC` readers.
+    fn readable_now(&self) {
+        self.readable.notify_all();
+        self.fasync.readable();
+    }
+
+    /// Space freed: wake writers and pollers, signal `O_ASYNC` writers.
+    fn writable_now(&self) {
+        self.writable.notify_all();
+        self.fasync.writable();
     }
 
     /// A snapshot of the statistics, as the ioctl returns them.
@@ -134,14 +153,14 @@ impl SampleDevice {
         };
         // Free the old storage outside the lock.
         drop(old);
-        self.writable.notify_all();
+        self.writable_now();
         Ok(())
     }
 
     /// Drops every byte in the FIFO.
     fn clear(&self) {
         self.fifo.lock().clear();
-        self.writable.notify_all();
+        self.writable_now();
     }
 }
 
@@ -169,7 +188,7 @@ impl Drop for SampleFile {
         // close changes anything a sleeper or poller waits for (end of file,
         // hang-up), as in `pipe_release()`.
         if self.device.openers.close(self.access) {
-            self.device.readable.notify_all();
+            self.device.readable_now();
         }
     }
 }
@@ -178,6 +197,8 @@ impl Drop for SampleFile {
 impl MiscDevice for SampleFile {
     type Shared = Arc<SampleDevice>;
     type Ptr = KBox<Self>;
+    // Every wait below is behind `kiocb.is_nonblocking()`.
+    const HONOURS_NOWAIT: bool = true;
 
     fn open(device: &Arc<SampleDevice>, file: &File) -> Result<KBox<Self>> {
         let access = Access::of(file);
@@ -233,7 +254,7 @@ impl MiscDevice for SampleFile {
         if taken == 0 {
             return Err(EFAULT);
         }
-        device.writable.notify_all();
+        device.writable_now();
         Ok(taken)
     }
 
@@ -271,8 +292,12 @@ impl MiscDevice for SampleFile {
         if stored == 0 {
             return Err(EFAULT);
         }
-        device.readable.notify_all();
+        device.readable_now();
         Ok(stored)
+    }
+
+    fn fasync(this: &SampleFile) -> Arc<Fasync> {
+        this.device.fasync.clone()
     }
 
     #[inline]

@@ -34,11 +34,11 @@ gate() {
 }
 
 clippy() {
-	"$RS_ROOT/scripts/check-kdir.sh" "$KDIR" || return 1
+	"$RS_ROOT/scripts/doctor.sh" --quiet "$KDIR" || return 1
 	# Kbuild rebuilds when the command line changes, so CLIPPY=1 really runs.
 	# W=e turns every warning, clippy's included, into an error.
 	mkdir -p "$mo"
-	make -C "$KDIR" M="$RS_ROOT" MO="$mo" LLVM="$RS_LLVM" RS_KUNIT=y CLIPPY=1 W=e modules || return 1
+	make -C "$KDIR" M="$RS_ROOT" MO="$mo" LLVM="$RS_LLVM" "${RS_RUST_MAKE_VARS[@]}" RS_KUNIT=y CLIPPY=1 W=e modules || return 1
 }
 
 rust_files() {
@@ -75,7 +75,7 @@ unsafe_boundary() {
 rust_analyzer() {
 	rm -f "$RS_ROOT/rust-project.json" "$mo/rust-project.json"
 	mkdir -p "$mo"
-	make -C "$KDIR" M="$RS_ROOT" MO="$mo" LLVM="$RS_LLVM" RS_KUNIT=y rust-analyzer || return 1
+	make -C "$KDIR" M="$RS_ROOT" MO="$mo" LLVM="$RS_LLVM" "${RS_RUST_MAKE_VARS[@]}" RS_KUNIT=y rust-analyzer || return 1
 	local json
 	json=$(ls "$mo/rust-project.json" "$RS_ROOT/rust-project.json" 2>/dev/null | head -n1)
 	python3 - "$json" <<'PY'
@@ -96,12 +96,12 @@ RS_UNSTABLE_FEATURES=used_with_arg
 # Builds the test module with `rust_allowed_features` overridden to $1.
 build_with_features() {
 	mkdir -p "$mo-features"
-	make -C "$KDIR" M="$RS_ROOT" MO="$mo-features" LLVM="$RS_LLVM" RS_KUNIT=y \
+	make -C "$KDIR" M="$RS_ROOT" MO="$mo-features" LLVM="$RS_LLVM" "${RS_RUST_MAKE_VARS[@]}" RS_KUNIT=y \
 		"rust_allowed_features=$1" modules
 }
 
 unstable_features() {
-	"$RS_ROOT/scripts/check-kdir.sh" "$KDIR" || return 1
+	"$RS_ROOT/scripts/doctor.sh" --quiet "$KDIR" || return 1
 	build_with_features "$RS_UNSTABLE_FEATURES" || {
 		echo "the module needs an unstable feature beyond '$RS_UNSTABLE_FEATURES' (see the error above)"
 		return 1

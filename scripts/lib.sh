@@ -39,6 +39,40 @@ test | debug) ;;
 	;;
 esac
 
+# The Rust toolchain that builds the kernel and the module, RUST_TOOLCHAIN:
+#
+#   host   the rustc on PATH: rustup's, or the user's own (the default)
+#   1.85   Debian bookworm's rustc-web 1.85.0, the kernel's minimum (LLVM 19)
+#   1.96   Debian bookworm-security's rustc-web 1.96.0 (LLVM 22)
+#
+# A Debian one is unpacked under the cache, never installed (rustc-web would
+# take /usr/bin/rustc), by scripts/fetch-rust-toolchain.sh, and reached
+# through its wrappers, which point the loader at its librustc_driver. Only
+# Kbuild gets it (RUSTC=, RUSTDOC=, CLIPPY_DRIVER=); cargo and the userspace
+# test programs keep the host's toolchain.
+RS_TOOLCHAIN=${RUST_TOOLCHAIN:-host}
+case "$RS_TOOLCHAIN" in
+host) RS_RUST_BIN= ;;
+1.85 | 1.96) RS_RUST_BIN=$RS_CACHE/toolchain/rust-$RS_TOOLCHAIN/bin ;;
+*)
+	echo "error: unknown RUST_TOOLCHAIN=$RS_TOOLCHAIN; use host, 1.85 or 1.96." >&2
+	exit 1
+	;;
+esac
+if [ -n "$RS_RUST_BIN" ] && [ ! -x "$RS_RUST_BIN/rustc" ]; then
+	"$RS_ROOT/scripts/fetch-rust-toolchain.sh" "$RS_TOOLCHAIN" >&2
+fi
+# rustc of the selected toolchain.
+rs_rustc() { "${RS_RUST_BIN:+$RS_RUST_BIN/}rustc" "$@"; }
+# What Kbuild needs to use it, one assignment a line (none for the host's).
+rust_make_vars() {
+	[ -z "$RS_RUST_BIN" ] ||
+		printf '%s\n' "RUSTC=$RS_RUST_BIN/rustc" "RUSTDOC=$RS_RUST_BIN/rustdoc" \
+			"CLIPPY_DRIVER=$RS_RUST_BIN/clippy-driver"
+}
+# The same, as an array for make's command line.
+mapfile -t RS_RUST_MAKE_VARS < <(rust_make_vars)
+
 # The LLVM toolchain (LLVM=-22 means clang-22, ld.lld-22, ...). By default
 # the major of rustc's own LLVM, read from `rustc -vV`, so that clang and
 # rustc agree and CONFIG_RUST_INLINE_HELPERS can inline the C helpers into
@@ -46,7 +80,7 @@ esac
 # none, it leaves a marker and the build falls back to clang-19 without
 # inline helpers. LLVM= on the command line stays an override (a user's own
 # KDIR is built with whatever it was configured with).
-rustc_llvm_major() { rustc -vV | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p'; }
+rustc_llvm_major() { rs_rustc -vV | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p'; }
 RS_FALLBACK_LLVM=-19
 no_clang_marker() { echo "$RS_CACHE/toolchain/no-clang-$1"; }
 llvm_setup() {
@@ -84,7 +118,7 @@ as_root() {
 
 # `rustc --version` of the toolchain that builds the module; the kernel and
 # the Rust library source must match it exactly.
-rustc_version() { rustc --version; }
+rustc_version() { rs_rustc --version; }
 
 # "1.95.0" from "rustc 1.95.0 (59807616e 2026-04-14)".
 rustc_semver() { rustc_version | awk '{ print $2 }'; }

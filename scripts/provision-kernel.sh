@@ -29,7 +29,7 @@ command -v "${BINDGEN:-bindgen}" >/dev/null 2>&1 ||
 
 # --- The Rust library source matching `rustc --version` exactly. ---
 rust_lib_src=
-sysroot_src="$(rustc --print sysroot)/lib/rustlib/src/rust/library"
+sysroot_src="$(rs_rustc --print sysroot)/lib/rustlib/src/rust/library"
 debian_src=$(rust_lib_src_dir)
 if [ -d "$sysroot_src/core" ]; then
 	rust_lib_src=$sysroot_src
@@ -67,7 +67,7 @@ fi
 
 # --- Configuration. ---
 kmake() {
-	make -C "$src" O="$build" ARCH=x86_64 LLVM="$RS_LLVM" \
+	make -C "$src" O="$build" ARCH=x86_64 LLVM="$RS_LLVM" "${RS_RUST_MAKE_VARS[@]}" \
 		RUST_LIB_SRC="$rust_lib_src" "$@"
 }
 

@@ -23,11 +23,18 @@ if [ -z "${KDIR:-}" ]; then
 	KDIR=$(kernel_build_dir)
 fi
 export KDIR
-# A KDIR that cannot work stops here, with one sentence saying why.
-"$RS_ROOT/scripts/check-kdir.sh" "$KDIR"
 ksrc=$(cd "$KDIR" && [ -e source ] && readlink -f source || pwd)
 rm -rf "$out"
 mkdir -p "$out"
+# A KDIR that cannot work stops here, with one sentence per problem; the
+# doctor's verdict on a tree that should be good is a test of its own.
+if "$RS_ROOT/scripts/doctor.sh" "$KDIR" >"$out/doctor.log" 2>&1; then
+	echo "ok build:doctor"
+else
+	echo "fail build:doctor $(grep -m1 '^  NO' "$out/doctor.log" | sed 's/^  NO *//')"
+	cat "$out/doctor.log" >&2
+	exit 1
+fi
 
 phase_start=0
 phase() {
@@ -46,17 +53,16 @@ else
 fi
 phase_end
 
-# --- Quality gates (the same source checked against this kernel's crate). ---
-if [ "$RS_FLAVOUR" = test ]; then
-	phase "quality gates (scripts/check.sh)"
-	# check.sh prints one line per gate and exits 1 when one fails; fewer
-	# than its five lines means it died on the way, which counts too.
-	gates=$("$RS_ROOT/scripts/check.sh") || true
-	printf '%s\n' "$gates" | grep -E '^(ok|fail) ' || true
-	n=$(printf '%s\n' "$gates" | grep -cE '^(ok|fail) check:' || true)
-	[ "$n" -eq 5 ] || echo "fail check:incomplete scripts/check.sh reported $n of 5 gates"
-	phase_end
-fi
+# --- Quality gates (the same source checked against this kernel's crate and
+# with its toolchain's clippy). ---
+phase "quality gates (scripts/check.sh)"
+# check.sh prints one line per gate and exits 1 when one fails; fewer
+# than its five lines means it died on the way, which counts too.
+gates=$("$RS_ROOT/scripts/check.sh") || true
+printf '%s\n' "$gates" | grep -E '^(ok|fail) ' || true
+n=$(printf '%s\n' "$gates" | grep -cE '^(ok|fail) check:' || true)
+[ "$n" -eq 5 ] || echo "fail check:incomplete scripts/check.sh reported $n of 5 gates"
+phase_end
 
 # --- The VM. ---
 [ -f "$stage/rust_sample.ko" ] && [ -f "$stage/rs-devtest" ] || exit 0
@@ -69,7 +75,7 @@ if [ "$RS_FLAVOUR" = debug ]; then
 	# Fault injection makes allocations fail on purpose; the allocator says
 	# so with a warning that is not a bug.
 	allow='vmalloc error: |page allocation failure: |kmemleak: Cannot allocate a scan area'
-	append+=" rs.stress=${STRESS_SECONDS:-30} rs.fuzz=${FUZZ_CALLS:-20000} rs.seed=${SEED:-1}"
+	append+=" rs.stress=${STRESS_SECONDS:-30} rs.fuzz=${FUZZ_CALLS:-200000} rs.seed=${SEED:-1}"
 fi
 set +e
 "$RS_ROOT/scripts/vm.sh" --mode "$mode" --initrd "$out/initramfs.cpio" --out "$out/vm" \
@@ -97,7 +103,9 @@ done)
 if [ "$vm_rc" -eq 0 ] || { [ "$vm_rc" -eq 1 ] && printf '%s\n' "$guest" | grep -q '^fail '; }; then
 	echo "ok vm-run"
 else
-	echo "fail vm-run the test VM failed (status $vm_rc); console log: $out/vm/console.log"
+	why="the test VM failed (status $vm_rc)"
+	[ ! -s "$out/vm/splat.txt" ] || why="the kernel reported: $(head -n1 "$out/vm/splat.txt" | sed 's/^[0-9]*:\[ *[0-9.]*\] //')"
+	echo "fail vm-run $why; console log: $out/vm/console.log"
 fi
 
 # KUnit, parsed by the kernel's own parser: the log from the module's load to

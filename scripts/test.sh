@@ -8,7 +8,8 @@
 # run once per supported kernel: KVERS (default "7.3 7.2"), or the one KDIR
 # given. Then the debug kernel run (make test-debug): the full suite plus
 # stress, fuzzing, fault injection, lifecycle races and kmemleak, on a
-# KASAN/lockdep/kmemleak/UBSAN kernel. SUITES selects: "host kernels debug".
+# KASAN/lockdep/kmemleak/UBSAN kernel. SUITES selects: "host kernels doctor
+# debug" (doctor: scripts/test-doctor.sh).
 
 . "$(dirname "$0")/lib.sh"
 
@@ -32,7 +33,7 @@ record() {
 	fi
 }
 
-suites=${SUITES:-host kernels debug}
+suites=${SUITES:-host kernels doctor debug}
 
 # at_least LAYER FLAVOUR COUNT LABEL: a failure when LAYER reported fewer
 # tests than tests/expected-counts asks of it.
@@ -78,11 +79,29 @@ if has host; then
 fi
 
 # --- Each kernel. ---
+# Each kernel build comes with a compiler of its own, so the kernels that
+# `make test` builds anyway cover three: 7.3 with the host's rustc, 7.2 with
+# Debian's 1.85 (the kernel's minimum), the debug kernel with Debian's 1.96.
+# RUST_TOOLCHAIN, when set, applies to every kernel.
+toolchain_for() {
+	if [ -n "${RUST_TOOLCHAIN:-}" ]; then
+		echo "$RUST_TOOLCHAIN"
+	else
+		case "$1" in
+		7.2) echo 1.85 ;;
+		debug) echo 1.96 ;;
+		*) echo host ;;
+		esac
+	fi
+}
+configs=()
+
 run_kernel() {
 	local label=$1
 	local results
 	start=$(date +%s)
-	msg "=== kernel $label"
+	configs+=("$label: $("$RS_ROOT/scripts/kernel-env.sh" toolchain)")
+	msg "=== kernel $label (${configs[-1]#*: })"
 	results=$("$RS_ROOT/scripts/test-kernel.sh" "$out/$label") || {
 		record fail "$label" "the kernel-side tests stopped early (see above)"
 		return
@@ -110,11 +129,20 @@ if [ -n "${KDIR:-}" ]; then
 else
 	if has kernels; then
 		for v in ${KVERS:-7.3 7.2}; do
-			KVER=$v run_kernel "$v"
+			RUST_TOOLCHAIN=$(toolchain_for "$v") KVER=$v run_kernel "$v"
 		done
 	fi
+	# The doctor against broken trees made from the 7.3 one.
+	if has doctor; then
+		msg "=== make doctor against broken kernel trees"
+		doctor_results=$("$RS_ROOT/scripts/test-doctor.sh" "$out/doctor")
+		while read -r status name why; do
+			record "$status" "$name" "$why"
+		done <<<"$doctor_results"
+		at_least doctor - "$(printf '%s\n' "$doctor_results" | grep -cE '^(ok|fail) ' || true)" doctor
+	fi
 	if has debug; then
-		FLAVOUR=debug KVER=7.3 run_kernel debug
+		RUST_TOOLCHAIN=$(toolchain_for debug) FLAVOUR=debug KVER=7.3 run_kernel debug
 		if [ -s "$out/debug/figures.txt" ]; then
 			echo "Debug kernel figures ($out/debug/figures.txt):"
 			sed 's/^/  /' "$out/debug/figures.txt"
@@ -125,9 +153,10 @@ fi
 echo
 # The same test on several kernels and both drivers counts once per
 # configuration above; here, how many different tests that is, and where.
-kernels=$(sed -n 's/^\([^:]*\):.*/\1/p' "$names" | grep -vx host | sort -u | tr '\n' ' ')
+kernels=$(sed -n 's/^\([^:]*\):.*/\1/p' "$names" | grep -vxE 'host|doctor' | sort -u | tr '\n' ' ')
 distinct=$(sed -e 's/^[^:]*://' -e 's/^vm:c_sample:/vm:/' "$names" | sort -u | wc -l)
-echo "$distinct distinct tests, run on kernels: ${kernels:-none}(rust_sample and c_sample each; toolchain $(rustc_semver), LLVM=$RS_LLVM)"
+echo "$distinct distinct tests, run on kernels: ${kernels:-none}(rust_sample and c_sample each)"
+[ ${#configs[@]} -eq 0 ] || printf '  %s\n' "${configs[@]}"
 if [ ${#failures[@]} -gt 0 ]; then
 	echo "Failures:"
 	printf '  %s\n' "${failures[@]}"

@@ -48,6 +48,8 @@ struct c_sample {
 	atomic_t readers, writers;	/* open files by access, lockless */
 	wait_queue_head_t readable;	/* readers wait for data or EOF */
 	wait_queue_head_t writable;	/* writers wait for space */
+	struct fasync_struct *fasync_readers;	/* O_ASYNC: POLL_IN */
+	struct fasync_struct *fasync_writers;	/* O_ASYNC: POLL_OUT */
 };
 
 static struct c_sample dev;
@@ -82,12 +84,28 @@ static void commit_pop(size_t n)
 	dev.head = dev.len ? (dev.head + n) % dev.cap : 0;
 }
 
+/* Data arrived, or end of file. */
+static void readable_now(__poll_t mask)
+{
+	wake_up_interruptible_poll(&dev.readable, mask);
+	kill_fasync(&dev.fasync_readers, SIGIO, POLL_IN);
+}
+
+/* Space freed. */
+static void writable_now(void)
+{
+	wake_up_interruptible_poll(&dev.writable, EPOLLOUT | EPOLLWRNORM);
+	kill_fasync(&dev.fasync_writers, SIGIO, POLL_OUT);
+}
+
 static int c_sample_open(struct inode *inode, struct file *file)
 {
 	int ret = stream_open(inode, file);
 
 	if (ret)
 		return ret;
+	/* read_iter and write_iter honour IOCB_NOWAIT (RWF_NOWAIT, io_uring). */
+	file->f_mode |= FMODE_NOWAIT;
 	/* No lock: we run under misc_mtx. A new writer wakes nobody. */
 	if (file->f_mode & FMODE_READ)
 		atomic_inc(&dev.readers);
@@ -105,14 +123,14 @@ static int c_sample_release(struct inode *inode, struct file *file)
 	 * no other close changes what they wait for (as in pipe_release()).
 	 */
 	if ((file->f_mode & FMODE_WRITE) && atomic_dec_and_test(&dev.writers))
-		wake_up_interruptible_poll(&dev.readable, EPOLLIN | EPOLLHUP);
+		readable_now(EPOLLIN | EPOLLHUP);
 	return 0;
 }
 
 static ssize_t c_sample_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
 	size_t count = iov_iter_count(to), n, a_off, a_len, b_len, want, got, done = 0;
-	bool nonblock = iocb->ki_filp->f_flags & O_NONBLOCK;
+	bool nonblock = (iocb->ki_filp->f_flags & O_NONBLOCK) || (iocb->ki_flags & IOCB_NOWAIT);
 
 	if (!count)
 		return 0;
@@ -147,7 +165,7 @@ static ssize_t c_sample_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	mutex_unlock(&dev.lock);
 	if (!done)
 		return -EFAULT;
-	wake_up_interruptible_poll(&dev.writable, EPOLLOUT | EPOLLWRNORM);
+	writable_now();
 	return done;
 }
 
@@ -164,7 +182,7 @@ static size_t write_step(size_t count)
 static ssize_t c_sample_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
 	size_t count = iov_iter_count(from), n, a_off, a_len, b_len, want, got, done;
-	bool nonblock = iocb->ki_filp->f_flags & O_NONBLOCK;
+	bool nonblock = (iocb->ki_filp->f_flags & O_NONBLOCK) || (iocb->ki_flags & IOCB_NOWAIT);
 
 	if (!count)
 		return 0;
@@ -196,7 +214,7 @@ static ssize_t c_sample_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	mutex_unlock(&dev.lock);
 	if (!done)
 		return -EFAULT;
-	wake_up_interruptible_poll(&dev.readable, EPOLLIN | EPOLLRDNORM);
+	readable_now(EPOLLIN | EPOLLRDNORM);
 	return done;
 }
 
@@ -259,7 +277,7 @@ static long set_capacity(u64 bytes)
 	dev.head = 0;
 	mutex_unlock(&dev.lock);
 	kvfree(old);
-	wake_up_interruptible_poll(&dev.writable, EPOLLOUT | EPOLLWRNORM);
+	writable_now();
 	return 0;
 }
 
@@ -293,11 +311,29 @@ static long c_sample_ioctl(struct file *file, unsigned int cmd, unsigned long ar
 		dev.head = 0;
 		dev.len = 0;
 		mutex_unlock(&dev.lock);
-		wake_up_interruptible_poll(&dev.writable, EPOLLOUT | EPOLLWRNORM);
+		writable_now();
 		return 0;
 	default:
 		return -ENOTTY;
 	}
+}
+
+/*
+ * As pipe_fasync(): readers hear POLL_IN, writers POLL_OUT. No FIFO lock:
+ * see struct c_sample.
+ */
+static int c_sample_fasync(int fd, struct file *file, int on)
+{
+	int ret = 0;
+
+	if (file->f_mode & FMODE_READ)
+		ret = fasync_helper(fd, file, on, &dev.fasync_readers);
+	if ((file->f_mode & FMODE_WRITE) && ret >= 0) {
+		ret = fasync_helper(fd, file, on, &dev.fasync_writers);
+		if (ret < 0 && (file->f_mode & FMODE_READ))
+			fasync_helper(-1, file, 0, &dev.fasync_readers);
+	}
+	return ret;
 }
 
 static void show_stats(struct seq_file *m)
@@ -329,7 +365,10 @@ static const struct file_operations c_sample_fops = {
 	.release = c_sample_release,
 	.read_iter = c_sample_read_iter,
 	.write_iter = c_sample_write_iter,
+	.splice_read = copy_splice_read,
+	.splice_write = iter_file_splice_write,
 	.poll = c_sample_poll,
+	.fasync = c_sample_fasync,
 	.unlocked_ioctl = c_sample_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.show_fdinfo = c_sample_show_fdinfo,

@@ -56,6 +56,14 @@ rmmod_fails_while_open() {
 	insmod "$MOD"
 }
 
+# Data lives in the module: unloading drops it, a fresh load starts empty.
+data_gone_after_reload() {
+	printf 'stale' >"$DEV"
+	grep -q "^len:	5\$" "$STATS" || { echo "the write did not arrive:"; cat "$STATS"; return 1; }
+	rmmod "$NAME" && insmod "$MOD" || { echo "reload failed"; return 1; }
+	grep -q "^len:	0\$" "$STATS" || { echo "data survived the reload:"; cat "$STATS"; return 1; }
+}
+
 # capacity_refused VALUE: insmod fails with EINVAL, says why in one line and
 # leaves nothing registered.
 capacity_refused() {
@@ -104,6 +112,7 @@ full_suite() {
 		echo -n "-" >/sys/module/kunit/parameters/filter_glob 2>/dev/null || true
 	fi
 	check "${P}rmmod-fails-while-open" rmmod_fails_while_open
+	check "${P}data-gone-after-reload" data_gone_after_reload
 	check "${P}module-unloads" rmmod "$NAME"
 	check "${P}device-node-removed" node_gone
 	check "${P}capacity-param-too-small-refused" capacity_refused 4095
@@ -145,12 +154,15 @@ both_suites() {
 # which opens fail until the module is back.
 rmmod_races_open() {
 	insmod "$MOD" || return 1
+	: >/tmp/race-open.err
 	(
 		end=$(($(date +%s) + 4))
 		while [ "$(date +%s)" -lt $end ]; do
 			# A failed redirection of a special builtin (exec, :) would
 			# end this shell; one of a plain command does not.
-			{ true <"$DEV"; } 2>/dev/null || :
+			# Every failure is the shell's "can't open" line, with
+			# its errno's text; the invariant is checked below.
+			{ true <"$DEV"; } 2>>/tmp/race-open.err || :
 		done
 	) &
 	opener=$!
@@ -158,13 +170,27 @@ rmmod_races_open() {
 	while kill -0 $opener 2>/dev/null; do
 		if rmmod rust_sample 2>/dev/null; then
 			won=$((won + 1))
+			# Unloaded: no node, no module.
+			[ ! -e "$DEV" ] || { echo "$DEV exists after rmmod won"; return 1; }
+			[ ! -d /sys/module/rust_sample ] || { echo "module still present after rmmod won"; return 1; }
 			insmod "$MOD" || { echo "insmod after a won race failed"; return 1; }
+			[ -c "$DEV" ] || { echo "no $DEV after insmod"; return 1; }
 		else
 			busy=$((busy + 1))
+			# Refused: still loaded, node still there.
+			[ -d /sys/module/rust_sample ] && [ -c "$DEV" ] ||
+				{ echo "rmmod failed, yet the module or its node is gone"; return 1; }
 		fi
 	done
 	wait $opener
 	rmmod rust_sample || { echo "rmmod after the race failed"; return 1; }
+	# An open that failed did so cleanly: the node was gone (ENOENT, which
+	# busybox's shell words "no such file") or its driver going (ENODEV,
+	# ENXIO: "No such device [or address]"). Any other errno breaks the
+	# invariant.
+	bad=$(grep -v -i -e 'no such file' -e 'no such device' /tmp/race-open.err | head -n 3)
+	[ -z "$bad" ] || { echo "an open failed otherwise: $bad"; return 1; }
+	echo "RS-FIGURE rmmod_race_open_failures $(grep -c . /tmp/race-open.err)" >&3
 	echo "RS-FIGURE rmmod_race_won $won" >&3
 	echo "RS-FIGURE rmmod_race_busy $busy" >&3
 }
@@ -204,6 +230,19 @@ debug)
 	start=$(date +%s)
 	rs-devtest fuzz "$DEV" "$(param fuzz)" "$(param seed)" >&3 || not_ok fuzz "rs-devtest exited with $?"
 	echo "RS-FIGURE phase_fuzz_seconds $(($(date +%s) - start))" >&3
+
+	# The same stress and fuzzing against the C twin, whose figures carry
+	# its name: what each driver's run found sits side by side.
+	start=$(date +%s)
+	insmod /lib/modules/c_sample.ko
+	rs-devtest stress /dev/c_sample "$(param stress)" "$(param seed)" >/tmp/c-stress.out ||
+		not_ok c_sample:stress "rs-devtest exited with $?"
+	rs-devtest fuzz /dev/c_sample "$(param fuzz)" "$(param seed)" >/tmp/c-fuzz.out ||
+		not_ok c_sample:fuzz "rs-devtest exited with $?"
+	sed -e 's/^RS-FIGURE /&c_sample:/' -e 's/^RS-TEST ok /&c_sample:/' \
+		-e 's/^RS-TEST not ok /&c_sample:/' /tmp/c-stress.out /tmp/c-fuzz.out >&3
+	rmmod c_sample
+	echo "RS-FIGURE phase_c_twin_stress_fuzz_seconds $(($(date +%s) - start))" >&3
 
 	# failslab, aimed by fail-nth at one task's N-th allocation.
 	start=$(date +%s)

@@ -2,8 +2,9 @@
 
 //! `rs-devtest stress DEVICE SECONDS SEED`: several processes of two threads
 //! each run a seeded random mix of open/close, reads and writes of 0 to twice
-//! the capacity, poll, valid and invalid ioctls, `O_NONBLOCK` toggles and
-//! signals, for a bounded time.
+//! the capacity (plain, `preadv2`/`pwritev2` with `RWF_NOWAIT`, or `splice`
+//! through a pipe), poll, valid and invalid ioctls, `O_NONBLOCK` and
+//! `O_ASYNC` toggles and signals, for a bounded time.
 //!
 //! Verification: every byte written (as counted by `write`'s return value)
 //! must be read exactly once, by some reader or by the final drain. Readers
@@ -81,6 +82,10 @@ impl Tally {
 
 extern "C" fn on_usr1(_: libc::c_int) {}
 
+/// A pipe's default capacity: a write of this much into an empty pipe does
+/// not block.
+const PIPE_BYTES: usize = 64 * 1024;
+
 fn worker_thread(dev: &str, seed: u64, deadline: Instant) -> Res<Tally> {
     let mut rng = Rng::new(seed);
     let mut t = Tally::new();
@@ -91,6 +96,8 @@ fn worker_thread(dev: &str, seed: u64, deadline: Instant) -> Res<Tally> {
     let mut rdwr = false;
     // Twice the largest capacity the stress sets (128 KiB).
     let mut buf = vec![0u8; 256 * 1024];
+    // This thread's own pipe, for splice; empty between operations.
+    let (pipe_r, pipe_w) = pipe()?;
     while Instant::now() < deadline {
         t.ops += 1;
         if fd.is_none() || rng.chance(3) {
@@ -116,10 +123,25 @@ fn worker_thread(dev: &str, seed: u64, deadline: Instant) -> Res<Tally> {
         } else {
             None
         };
+        // How the bytes move: read/write, the v2 calls with RWF_NOWAIT, or
+        // splice through this thread's pipe (at most the pipe's 64 KiB).
+        let how = rng.below(4);
         match (io, roll) {
             (Some(true), _) => {
-                let n = rng.below(2 * cap as u64 + 1) as usize;
-                match read(f, &mut buf[..n]) {
+                let mut n = rng.below(2 * cap as u64 + 1) as usize;
+                let r = match how {
+                    2 => read_flags(f, &mut buf[..n], libc::RWF_NOWAIT),
+                    3 => {
+                        n = n.min(PIPE_BYTES);
+                        splice(f, &pipe_w, n, 0).and_then(|k| {
+                            let got = read_exact(&pipe_r, k).map_err(|_| libc::EIO)?;
+                            buf[..k].copy_from_slice(&got);
+                            Ok(k)
+                        })
+                    }
+                    _ => read(f, &mut buf[..n]),
+                };
+                match r {
                     Ok(k) => {
                         for &b in &buf[..k] {
                             t.read[b as usize] += 1;
@@ -128,13 +150,28 @@ fn worker_thread(dev: &str, seed: u64, deadline: Instant) -> Res<Tally> {
                     Err(libc::EINTR) => t.eintr += 1,
                     Err(libc::EAGAIN) => t.eagain += 1,
                     Err(libc::EBADF) => {}
-                    Err(e) => return Err(format!("read: {}", err_name(e))),
+                    Err(e) => return Err(format!("read (method {how}): {}", err_name(e))),
                 }
             }
             (Some(false), _) => {
-                let n = rng.below(2 * cap as u64 + 1) as usize;
+                let mut n = rng.below(2 * cap as u64 + 1) as usize;
+                if how == 3 {
+                    n = n.min(PIPE_BYTES);
+                }
                 rng.fill(&mut buf[..n]);
-                match write(f, &buf[..n]) {
+                let r = match how {
+                    2 => write_flags(f, &buf[..n], libc::RWF_NOWAIT),
+                    3 => {
+                        write_all(&pipe_w, &buf[..n])?;
+                        let r = splice(&pipe_r, f, n, 0);
+                        // What the device did not take leaves the pipe
+                        // unwritten: drain it, uncounted.
+                        read_exact(&pipe_r, n - r.unwrap_or(0))?;
+                        r
+                    }
+                    _ => write(f, &buf[..n]),
+                };
+                match r {
                     Ok(k) => {
                         for &b in &buf[..k] {
                             t.written[b as usize] += 1;
@@ -143,7 +180,7 @@ fn worker_thread(dev: &str, seed: u64, deadline: Instant) -> Res<Tally> {
                     Err(libc::EINTR) => t.eintr += 1,
                     Err(libc::EAGAIN) => t.eagain += 1,
                     Err(libc::EBADF) => {}
-                    Err(e) => return Err(format!("write: {}", err_name(e))),
+                    Err(e) => return Err(format!("write (method {how}): {}", err_name(e))),
                 }
             }
             (None, 70..=79) => {
@@ -172,6 +209,24 @@ fn worker_thread(dev: &str, seed: u64, deadline: Instant) -> Res<Tally> {
                     }
                 }
             }
+            (None, 96..=97) => {
+                // O_ASYNC on or off: SIGIO (caught, no SA_RESTART) to this
+                // process at each transition, interrupting blocked calls.
+                let nb = if rdwr || rng.chance(50) {
+                    libc::O_NONBLOCK
+                } else {
+                    0
+                };
+                let on = if rng.chance(50) { libc::O_ASYNC } else { 0 };
+                // SAFETY: fcntl on our own descriptor.
+                let ok = unsafe {
+                    libc::fcntl(f.0, libc::F_SETOWN, libc::getpid()) == 0
+                        && libc::fcntl(f.0, libc::F_SETFL, nb | on) == 0
+                };
+                if !ok {
+                    return Err(format!("fcntl O_ASYNC: {}", err_name(errno())));
+                }
+            }
             _ => set_nonblock(f, rdwr || rng.chance(50))?,
         }
     }
@@ -195,6 +250,7 @@ fn worker_process(dev: String, seed: u64, deadline: Instant) -> Res<()> {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
         libc::sigaddset(&mut set, libc::SIGUSR1);
+        libc::sigaddset(&mut set, libc::SIGIO);
         libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
     }
     let mut total = Tally::new();
@@ -223,6 +279,8 @@ pub fn run(dev: &str, seconds: u64, seed: u64) -> Res<()> {
         sa.sa_sigaction = on_usr1 as extern "C" fn(libc::c_int) as usize;
         libc::sigemptyset(&mut sa.sa_mask);
         libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut());
+        // SIGIO from O_ASYNC files: the same handler, so it interrupts too.
+        libc::sigaction(libc::SIGIO, &sa, std::ptr::null_mut());
     }
     let mut pids = Vec::new();
     for p in 0..PROCESSES {

@@ -98,6 +98,78 @@ pub fn read(fd: &Fd, buf: &mut [u8]) -> Result<usize, i32> {
 }
 
 /// Writes all of `data` with as many calls as it takes.
+/// `preadv2(fd, [buf], -1, flags)`: a read at the file's position (a
+/// stream has none) with per-call flags such as `RWF_NOWAIT`.
+pub fn read_flags(fd: &Fd, buf: &mut [u8], flags: i32) -> Result<usize, i32> {
+    let iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // SAFETY: one iovec over a valid, writable buffer.
+    let n = unsafe { libc::preadv2(fd.0, &iov, 1, -1, flags) };
+    if n < 0 {
+        Err(errno())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+/// `pwritev2(fd, [data], -1, flags)`, as [`read_flags`].
+pub fn write_flags(fd: &Fd, data: &[u8], flags: i32) -> Result<usize, i32> {
+    let iov = libc::iovec {
+        iov_base: data.as_ptr() as *mut libc::c_void,
+        iov_len: data.len(),
+    };
+    // SAFETY: one iovec over a valid buffer, which the call only reads.
+    let n = unsafe { libc::pwritev2(fd.0, &iov, 1, -1, flags) };
+    if n < 0 {
+        Err(errno())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+/// A pipe: (read end, write end).
+pub fn pipe() -> Res<(Fd, Fd)> {
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors.
+    if unsafe { libc::pipe(fds.as_mut_ptr()) } < 0 {
+        return Err(format!("pipe: {}", err_name(errno())));
+    }
+    Ok((Fd(fds[0]), Fd(fds[1])))
+}
+
+/// `splice(from, NULL, to, NULL, len, flags)`.
+pub fn splice(from: &Fd, to: &Fd, len: usize, flags: u32) -> Result<usize, i32> {
+    // SAFETY: no offsets; the kernel checks the descriptors.
+    let n = unsafe {
+        libc::splice(
+            from.0,
+            std::ptr::null_mut(),
+            to.0,
+            std::ptr::null_mut(),
+            len,
+            flags,
+        )
+    };
+    if n < 0 {
+        Err(errno())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+/// `sendfile(to, from, NULL, len)`.
+pub fn sendfile(to: &Fd, from: &Fd, len: usize) -> Result<usize, i32> {
+    // SAFETY: no offset; the kernel checks the descriptors.
+    let n = unsafe { libc::sendfile(to.0, from.0, std::ptr::null_mut(), len) };
+    if n < 0 {
+        Err(errno())
+    } else {
+        Ok(n as usize)
+    }
+}
+
 pub fn write_all(fd: &Fd, mut data: &[u8]) -> Res<()> {
     while !data.is_empty() {
         match write(fd, data) {

@@ -35,6 +35,34 @@ pub const ALL: &[(&str, Test)] = &[
         fcntl_nonblock_seen_at_read_time,
     ),
     ("atomic-write-all-or-nothing", atomic_write_all_or_nothing),
+    ("rwf-nowait-read", rwf_nowait_read),
+    ("rwf-nowait-write", rwf_nowait_write),
+    ("splice-device-to-pipe", splice_device_to_pipe),
+    ("splice-pipe-to-device", splice_pipe_to_device),
+    ("splice-write-atomic", splice_write_atomic),
+    ("sendfile-file-to-device", sendfile_file_to_device),
+    ("sendfile-device-to-file", sendfile_device_to_file),
+    ("sigio-on-each-transition", sigio_on_each_transition),
+    ("sigio-default-signal", sigio_default_signal),
+    ("sigio-none-after-close", sigio_none_after_close),
+    ("readv-writev-several-iovecs", readv_writev_several_iovecs),
+    ("writev-atomic-across-iovecs", writev_atomic_across_iovecs),
+    (
+        "blocking-large-write-into-full",
+        blocking_large_write_into_full,
+    ),
+    ("select-readiness-and-wakeup", select_readiness_and_wakeup),
+    ("epoll-edge-triggered", epoll_edge_triggered),
+    (
+        "fcntl-clearing-nonblock-blocks",
+        fcntl_clearing_nonblock_blocks,
+    ),
+    ("many-openers", many_openers),
+    (
+        "set-capacity-wakes-blocked-writer",
+        set_capacity_wakes_blocked_writer,
+    ),
+    ("set-capacity-error-order", set_capacity_error_order),
     (
         "blocked-writer-woken-by-reader",
         blocked_writer_woken_by_reader,
@@ -200,6 +228,697 @@ fn fill(ctx: &Ctx, w: &Fd) -> Res<u64> {
     }
     let _ = ctx;
     Ok(cap)
+}
+
+/// Runs one call on a copy of `fd` in a thread and fails if it has not
+/// returned within a second: a call that must not sleep, but does, fails
+/// by name at once instead of at the test's deadline.
+fn returns_within<T: Send + 'static>(
+    fd: &Fd,
+    call: impl FnOnce(&Fd) -> Result<T, i32> + Send + 'static,
+) -> Res<Result<T, i32>> {
+    // SAFETY: dup of our descriptor; the thread owns the copy.
+    let copy = Fd(unsafe { libc::dup(fd.0) });
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(call(&copy));
+    });
+    rx.recv_timeout(Duration::from_secs(1))
+        .map_err(|_| "the call slept: still blocked after 1 s".into())
+}
+
+/// `preadv2(RWF_NOWAIT)` on a file opened for blocking I/O: `EAGAIN` where
+/// a read would sleep (not `EOPNOTSUPP`: the device sets `FMODE_NOWAIT`),
+/// the data when there is some, and the file itself stays blocking.
+fn rwf_nowait_read(ctx: &Ctx) -> Res<()> {
+    let f = open(&ctx.dev, O_RDWR)?;
+    let mut buf = [0u8; 8];
+    expect_err(
+        "preadv2(RWF_NOWAIT) on an empty FIFO",
+        returns_within(&f, |fd| read_flags(fd, &mut [0u8; 8], libc::RWF_NOWAIT))?,
+        libc::EAGAIN,
+    )?;
+    write_all(&f, b"nowait")?;
+    let n = read_flags(&f, &mut buf, libc::RWF_NOWAIT)
+        .map_err(|e| format!("preadv2(RWF_NOWAIT) with data: {}", err_name(e)))?;
+    check(&buf[..n] == b"nowait", || {
+        format!("preadv2(RWF_NOWAIT) read {:?}", &buf[..n])
+    })?;
+    // Without the flag the same file blocks: a writer in another process
+    // wakes it.
+    let dev = ctx.dev.clone();
+    let child = fork(move || {
+        let w = open(&dev, O_WRONLY)?;
+        sleep_ms(100);
+        write_all(&w, b"later")
+    })?;
+    let n = read_flags(&f, &mut buf, 0)
+        .map_err(|e| format!("preadv2 without flags: {}", err_name(e)))?;
+    wait(child)?;
+    check(&buf[..n] == b"later", || {
+        format!("a blocking preadv2 read {:?}", &buf[..n])
+    })
+}
+
+/// `pwritev2(RWF_NOWAIT)` into a full FIFO: `EAGAIN`, nothing stored; once
+/// there is room, the write goes through.
+fn rwf_nowait_write(ctx: &Ctx) -> Res<()> {
+    let w = open(&ctx.dev, O_WRONLY)?;
+    let r = open(&ctx.dev, O_RDONLY | O_NONBLOCK)?;
+    let cap = fill(ctx, &w)?;
+    expect_err(
+        "pwritev2(RWF_NOWAIT) into a full FIFO",
+        returns_within(&w, |fd| write_flags(fd, b"x", libc::RWF_NOWAIT))?,
+        libc::EAGAIN,
+    )?;
+    check(stats(&w)?.len == cap, || {
+        "the refused write stored bytes".into()
+    })?;
+    read_exact(&r, 16)?;
+    let n = write_flags(&w, b"0123456789abcdef", libc::RWF_NOWAIT)
+        .map_err(|e| format!("pwritev2(RWF_NOWAIT) with room: {}", err_name(e)))?;
+    check(n == 16, || format!("pwritev2(RWF_NOWAIT) wrote {n} of 16"))
+}
+
+/// splice(2) out of the device into a pipe: what the FIFO holds, up to the
+/// length asked; on an empty FIFO, `EAGAIN` for a non-blocking device file
+/// and a sleep until a writer comes for a blocking one.
+fn splice_device_to_pipe(ctx: &Ctx) -> Res<()> {
+    let f = open(&ctx.dev, O_RDWR)?;
+    let (pr, pw) = pipe()?;
+    write_all(&f, b"spliced out")?;
+    let n = splice(&f, &pw, 64, 0).map_err(|e| format!("splice: {}", err_name(e)))?;
+    check(n == 11, || format!("spliced {n} bytes, want 11"))?;
+    check(read_exact(&pr, 11)? == b"spliced out", || {
+        "the pipe got other bytes".into()
+    })?;
+    check(stats(&f)?.len == 0, || "the FIFO kept spliced bytes".into())?;
+
+    let nb = open(&ctx.dev, O_RDONLY | O_NONBLOCK)?;
+    expect_err(
+        "splice from an empty non-blocking device",
+        splice(&nb, &pw, 64, 0),
+        libc::EAGAIN,
+    )?;
+
+    let dev = ctx.dev.clone();
+    let child = fork(move || {
+        let f = open(&dev, O_RDONLY)?;
+        let (pr, pw) = pipe()?;
+        let n = splice(&f, &pw, 64, 0).map_err(|e| format!("child splice: {}", err_name(e)))?;
+        let got = read_exact(&pr, n)?;
+        check(got == b"woken", || format!("child spliced {got:?}"))
+    })?;
+    wait_asleep(child, "the splice did not sleep on an empty FIFO")?;
+    write_all(&f, b"woken")?;
+    wait(child)
+}
+
+/// splice(2) from a pipe into the device, and `SPLICE_F_NONBLOCK`, which
+/// is about the pipe: an empty pipe gives `EAGAIN` instead of a sleep.
+fn splice_pipe_to_device(ctx: &Ctx) -> Res<()> {
+    let f = open(&ctx.dev, O_RDWR)?;
+    let (pr, pw) = pipe()?;
+    write_all(&pw, b"spliced in")?;
+    let n = splice(&pr, &f, 64, 0).map_err(|e| format!("splice: {}", err_name(e)))?;
+    check(n == 10, || format!("spliced {n} bytes, want 10"))?;
+    check(read_exact(&f, 10)? == b"spliced in", || {
+        "the device got other bytes".into()
+    })?;
+    expect_err(
+        "SPLICE_F_NONBLOCK from an empty pipe",
+        splice(&pr, &f, 64, libc::SPLICE_F_NONBLOCK),
+        libc::EAGAIN,
+    )?;
+    // A full FIFO: a blocking splice sleeps until a reader makes room.
+    let w = open(&ctx.dev, O_WRONLY | O_NONBLOCK)?;
+    fill(ctx, &w)?;
+    write_all(&pw, b"when there is room")?;
+    let dev = ctx.dev.clone();
+    let child = fork(move || {
+        let f = open(&dev, O_WRONLY)?;
+        let n = splice(&pr, &f, 64, 0).map_err(|e| format!("child splice: {}", err_name(e)))?;
+        check(n == 18, || format!("child spliced {n} bytes, want 18"))
+    })?;
+    wait_asleep(child, "the splice did not sleep on a full FIFO")?;
+    let r = open(&ctx.dev, O_RDONLY | O_NONBLOCK)?;
+    read_exact(&r, 4096)?;
+    wait(child)
+}
+
+/// A splice of at most a page into the device is one write: into a FIFO
+/// without room for all of it, a non-blocking device file takes nothing.
+fn splice_write_atomic(ctx: &Ctx) -> Res<()> {
+    let w = open(&ctx.dev, O_WRONLY | O_NONBLOCK)?;
+    let r = open(&ctx.dev, O_RDONLY | O_NONBLOCK)?;
+    fill(ctx, &w)?;
+    read_exact(&r, 10)?;
+    let (pr, pw) = pipe()?;
+    write_all(&pw, &[0x17u8; 23])?;
+    expect_err(
+        "splice of 23 bytes into 10 free",
+        splice(&pr, &w, 23, 0),
+        libc::EAGAIN,
+    )?;
+    let s = stats(&w)?;
+    check(s.len + 10 == s.capacity, || {
+        format!(
+            "a refused splice stored bytes: len {} of {}",
+            s.len, s.capacity
+        )
+    })?;
+    read_exact(&r, 13)?;
+    let n = splice(&pr, &w, 23, 0).map_err(|e| format!("splice with room: {}", err_name(e)))?;
+    check(n == 23, || format!("spliced {n} of 23"))
+}
+
+/// A scratch file in the guest's root (a ramfs), removed when dropped.
+struct TempFile(String, Fd);
+
+impl TempFile {
+    fn new(name: &str, data: &[u8]) -> Res<Self> {
+        let path = format!("/tmp/rs-devtest-{name}-{}", std::process::id());
+        let _ = std::fs::create_dir_all("/tmp");
+        std::fs::write(&path, data).map_err(|e| format!("{path}: {e}"))?;
+        let fd = open(&path, O_RDWR)?;
+        Ok(Self(path, fd))
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn pattern(n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i * 7 + i / 251) as u8).collect()
+}
+
+/// sendfile(2) from a file into the device: every byte, in order.
+fn sendfile_file_to_device(ctx: &Ctx) -> Res<()> {
+    let data = pattern(10_000);
+    let src = TempFile::new("sendfile-in", &data)?;
+    let f = open(&ctx.dev, O_RDWR)?;
+    let mut sent = 0;
+    while sent < data.len() {
+        sent += sendfile(&f, &src.1, data.len() - sent)
+            .map_err(|e| format!("sendfile into the device: {}", err_name(e)))?;
+    }
+    check(read_exact(&f, data.len())? == data, || {
+        "the device holds other bytes than the file".into()
+    })
+}
+
+/// Out of the device into a file. sendfile(2) cannot: the VFS takes its
+/// input only from a regular file or a block device
+/// (`splice_direct_to_actor()`), so it fails with `EINVAL` exactly as from a
+/// pipe, before the driver is asked. splice(2) through a pipe moves the
+/// same bytes.
+fn sendfile_device_to_file(ctx: &Ctx) -> Res<()> {
+    let data = pattern(6_000);
+    let dst = TempFile::new("sendfile-out", b"")?;
+    let f = open(&ctx.dev, O_RDWR)?;
+    write_all(&f, &data)?;
+    let (pr, pw) = pipe()?;
+    write_all(&pw, b"p")?;
+    expect_err(
+        "sendfile out of a pipe",
+        sendfile(&dst.1, &pr, 1),
+        libc::EINVAL,
+    )?;
+    expect_err(
+        "sendfile out of the device",
+        sendfile(&dst.1, &f, 1),
+        libc::EINVAL,
+    )?;
+    read_exact(&pr, 1)?;
+    check(stats(&f)?.len as usize == data.len(), || {
+        "the refused sendfile consumed bytes".into()
+    })?;
+    let mut moved = 0;
+    while moved < data.len() {
+        let n = splice(&f, &pw, data.len() - moved, 0)
+            .map_err(|e| format!("splice out of the device: {}", err_name(e)))?;
+        let mut left = n;
+        while left > 0 {
+            left -= splice(&pr, &dst.1, left, 0)
+                .map_err(|e| format!("splice into the file: {}", err_name(e)))?;
+        }
+        moved += n;
+    }
+    let got = std::fs::read(&dst.0).map_err(|e| format!("{}: {e}", dst.0))?;
+    check(got == data, || {
+        format!("the file got {} other bytes", got.len())
+    })
+}
+
+static SIGIO_SEEN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static SIGIO_FD: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+static SIGIO_CODE: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+extern "C" fn on_sigio(_: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
+    use std::sync::atomic::Ordering::SeqCst;
+    // SAFETY: the kernel passes a valid siginfo. For a SIGPOLL-style
+    // signal the union after si_signo, si_errno, si_code (and padding to 8
+    // bytes) holds `long si_band; int si_fd;`, which libc does not expose.
+    let (code, fd) = unsafe {
+        let p = info.cast::<u8>();
+        ((*info).si_code, *p.add(24).cast::<i32>())
+    };
+    // Only atomics in a handler; the test collects them.
+    SIGIO_FD.store(fd, SeqCst);
+    SIGIO_CODE.store(code, SeqCst);
+    SIGIO_SEEN.fetch_add(1, SeqCst);
+}
+
+// From <asm-generic/fcntl.h> and <asm-generic/siginfo.h>; libc lacks them.
+const F_SETSIG: i32 = 10;
+const POLL_IN: i32 = 1;
+const POLL_OUT: i32 = 2;
+
+/// Installs `on_sigio` for `sig`, with siginfo.
+fn catch_sigio(sig: i32) {
+    // SAFETY: a plain handler of atomics, installed for this test's process.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_sigio
+            as extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void)
+            as usize;
+        sa.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
+        libc::sigaction(sig, &sa, std::ptr::null_mut());
+    }
+}
+
+/// Sets `F_SETOWN` to this process, `F_SETSIG` to `sig` (0: plain SIGIO)
+/// and `O_ASYNC` on or off, keeping `O_NONBLOCK`.
+fn set_async(fd: &Fd, sig: i32, on: bool) -> Res<()> {
+    // SAFETY: fcntl on our descriptor.
+    let ok = unsafe {
+        libc::fcntl(fd.0, libc::F_SETOWN, libc::getpid()) == 0
+            && libc::fcntl(fd.0, F_SETSIG, sig) == 0
+            && libc::fcntl(
+                fd.0,
+                libc::F_SETFL,
+                libc::O_NONBLOCK | if on { libc::O_ASYNC } else { 0 },
+            ) == 0
+    };
+    check(ok, || format!("fcntl O_ASYNC: {}", err_name(errno())))
+}
+
+/// Waits up to `ms` for SIGIO number `n` (counted from 1); returns the
+/// last one's (si_fd, si_code), or None.
+fn sigio_event(n: usize, ms: u64) -> Option<(i32, i32)> {
+    use std::sync::atomic::Ordering::SeqCst;
+    let start = Instant::now();
+    while SIGIO_SEEN.load(SeqCst) < n {
+        if start.elapsed() > Duration::from_millis(ms) {
+            return None;
+        }
+        sleep_ms(1);
+    }
+    Some((SIGIO_FD.load(SeqCst), SIGIO_CODE.load(SeqCst)))
+}
+
+/// `O_ASYNC` with `F_SETSIG`: data arriving signals the reading file with
+/// `POLL_IN`, space freed signals the writing file with `POLL_OUT`, once per
+/// transition, and nothing comes once `O_ASYNC` is cleared.
+fn sigio_on_each_transition(ctx: &Ctx) -> Res<()> {
+    use std::sync::atomic::Ordering::SeqCst;
+    let sig = libc::SIGRTMIN() + 1;
+    catch_sigio(sig);
+    let r = open(&ctx.dev, O_RDONLY | O_NONBLOCK)?;
+    let w = open(&ctx.dev, O_WRONLY | O_NONBLOCK)?;
+    set_async(&r, sig, true)?;
+    set_async(&w, sig, true)?;
+    let base = SIGIO_SEEN.load(SeqCst);
+    for round in 0..3 {
+        let n = base + 2 * round;
+        write_all(&w, b"data")?;
+        let ev = sigio_event(n + 1, 2000);
+        check(ev == Some((r.0, POLL_IN)), || {
+            format!(
+                "round {round}: after a write got {ev:?}, want (reader fd {}, POLL_IN)",
+                r.0
+            )
+        })?;
+        read_exact(&r, 4)?;
+        let ev = sigio_event(n + 2, 2000);
+        check(ev == Some((w.0, POLL_OUT)), || {
+            format!(
+                "round {round}: after a read got {ev:?}, want (writer fd {}, POLL_OUT)",
+                w.0
+            )
+        })?;
+    }
+    // Exactly one signal per transition: nothing more arrived.
+    sleep_ms(100);
+    let seen = SIGIO_SEEN.load(SeqCst) - base;
+    check(seen == 6, || format!("{seen} signals for 6 transitions"))?;
+    set_async(&r, sig, false)?;
+    set_async(&w, sig, false)?;
+    write_all(&w, b"quiet")?;
+    read_exact(&r, 5)?;
+    check(sigio_event(base + 7, 200).is_none(), || {
+        "a signal arrived after O_ASYNC was cleared".into()
+    })
+}
+
+/// Without `F_SETSIG`, the owner gets a plain SIGIO.
+fn sigio_default_signal(ctx: &Ctx) -> Res<()> {
+    use std::sync::atomic::Ordering::SeqCst;
+    catch_sigio(libc::SIGIO);
+    let r = open(&ctx.dev, O_RDONLY | O_NONBLOCK)?;
+    let w = open(&ctx.dev, O_WRONLY | O_NONBLOCK)?;
+    set_async(&r, 0, true)?;
+    let base = SIGIO_SEEN.load(SeqCst);
+    write_all(&w, b"x")?;
+    check(sigio_event(base + 1, 2000).is_some(), || {
+        "no SIGIO after data arrived".into()
+    })
+}
+
+/// A file closed with `O_ASYNC` still set leaves the lists: later data
+/// signals nobody (on the debug kernel, KASAN would catch a use of the
+/// freed file, and kmemleak a lost entry).
+fn sigio_none_after_close(ctx: &Ctx) -> Res<()> {
+    use std::sync::atomic::Ordering::SeqCst;
+    let sig = libc::SIGRTMIN() + 2;
+    catch_sigio(sig);
+    let w = open(&ctx.dev, O_WRONLY | O_NONBLOCK)?;
+    for _ in 0..3 {
+        let r = open(&ctx.dev, O_RDWR | O_NONBLOCK)?;
+        set_async(&r, sig, true)?;
+        drop(r);
+    }
+    let base = SIGIO_SEEN.load(SeqCst);
+    write_all(&w, b"to nobody")?;
+    check(sigio_event(base + 1, 200).is_none(), || {
+        "a closed file was signalled".into()
+    })
+}
+
+fn iovecs(bufs: &mut [Vec<u8>]) -> Vec<libc::iovec> {
+    bufs.iter_mut()
+        .map(|b| libc::iovec {
+            iov_base: b.as_mut_ptr().cast(),
+            iov_len: b.len(),
+        })
+        .collect()
+}
+
+/// `writev(fd, bufs)`.
+fn writev(fd: &Fd, bufs: &mut [Vec<u8>]) -> Result<usize, i32> {
+    let iov = iovecs(bufs);
+    // SAFETY: every iovec covers a live buffer.
+    let n = unsafe { libc::writev(fd.0, iov.as_ptr(), iov.len() as i32) };
+    if n < 0 {
+        Err(errno())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+/// writev(2) and readv(2) with several iovecs, an empty one among them:
+/// the bytes go in and come out in iovec order.
+fn readv_writev_several_iovecs(ctx: &Ctx) -> Res<()> {
+    let f = open(&ctx.dev, O_RDWR)?;
+    let mut src = vec![
+        b"first".to_vec(),
+        Vec::new(),
+        b"-second".to_vec(),
+        b"!".to_vec(),
+    ];
+    let n = writev(&f, &mut src).map_err(|e| format!("writev: {}", err_name(e)))?;
+    check(n == 13, || format!("writev returned {n}, want 13"))?;
+    let mut dst = vec![vec![0u8; 4], vec![0u8; 0], vec![0u8; 6], vec![0u8; 8]];
+    let iov = iovecs(&mut dst);
+    // SAFETY: every iovec covers a live buffer.
+    let n = unsafe { libc::readv(f.0, iov.as_ptr(), iov.len() as i32) };
+    check(n == 13, || format!("readv returned {n}, want 13"))?;
+    let got: Vec<u8> = dst.concat();
+    check(&got[..13] == b"first-second!", || {
+        format!("readv got {:?}", String::from_utf8_lossy(&got))
+    })?;
+    check(&dst[0] == b"firs" && &dst[2] == b"t-seco", || {
+        "readv filled the iovecs out of order".into()
+    })
+}
+
+/// A writev of at most a page is one atomic write whatever its iovecs: into
+/// a FIFO with less room, a non-blocking one stores nothing; with room, all.
+fn writev_atomic_across_iovecs(ctx: &Ctx) -> Res<()> {
+    let w = open(&ctx.dev, O_WRONLY | O_NONBLOCK)?;
+    let r = open(&ctx.dev, O_RDONLY | O_NONBLOCK)?;
+    let cap = fill(ctx, &w)?;
+    read_exact(&r, 10)?;
+    let mut bufs = vec![vec![1u8; 7], vec![2u8; 9], vec![3u8; 7]];
+    expect_err(
+        "writev of 23 bytes into 10 free",
+        writev(&w, &mut bufs),
+        libc::EAGAIN,
+    )?;
+    check(stats(&w)?.len == cap - 10, || {
+        "the refused writev stored bytes".into()
+    })?;
+    read_exact(&r, 13)?;
+    let n = writev(&w, &mut bufs).map_err(|e| format!("writev with room: {}", err_name(e)))?;
+    check(n == 23, || format!("writev stored {n} of 23"))
+}
+
+/// A blocking write of more than a page into a full FIFO sleeps until some
+/// room frees, then stores what fits and returns that count.
+fn blocking_large_write_into_full(ctx: &Ctx) -> Res<()> {
+    let w = open(&ctx.dev, O_WRONLY | O_NONBLOCK)?;
+    fill(ctx, &w)?;
+    let big = 3 * page_size() + 5;
+    let dev = ctx.dev.clone();
+    let child = fork(move || {
+        let w = open(&dev, O_WRONLY)?;
+        let n = write(&w, &vec![9u8; big]).map_err(err_name)?;
+        check(n == 100, || {
+            format!("the large write returned {n}, want the 100 bytes freed")
+        })
+    })?;
+    wait_asleep(child, "the large write did not sleep on a full FIFO")?;
+    let r = open(&ctx.dev, O_RDONLY | O_NONBLOCK)?;
+    read_exact(&r, 100)?;
+    wait(child)
+}
+
+/// select(2): the read and write sets follow the FIFO, and a select asleep
+/// in another process wakes when data arrives.
+fn select_readiness_and_wakeup(ctx: &Ctx) -> Res<()> {
+    fn select1(fd: &Fd, read: bool, timeout_ms: i64) -> Res<bool> {
+        // SAFETY: an fd_set on the stack, one descriptor below FD_SETSIZE.
+        unsafe {
+            let mut set: libc::fd_set = std::mem::zeroed();
+            libc::FD_ZERO(&mut set);
+            libc::FD_SET(fd.0, &mut set);
+            let mut tv = libc::timeval {
+                tv_sec: timeout_ms / 1000,
+                tv_usec: (timeout_ms % 1000) * 1000,
+            };
+            let (rs, ws) = if read {
+                (&mut set as *mut libc::fd_set, std::ptr::null_mut())
+            } else {
+                (std::ptr::null_mut(), &mut set as *mut libc::fd_set)
+            };
+            let n = libc::select(fd.0 + 1, rs, ws, std::ptr::null_mut(), &mut tv);
+            if n < 0 {
+                return Err(format!("select: {}", err_name(errno())));
+            }
+            Ok(n == 1 && libc::FD_ISSET(fd.0, &set))
+        }
+    }
+    let w = open(&ctx.dev, O_WRONLY | O_NONBLOCK)?;
+    let r = open(&ctx.dev, O_RDONLY | O_NONBLOCK)?;
+    check(!select1(&r, true, 0)?, || {
+        "empty FIFO selected readable".into()
+    })?;
+    check(select1(&w, false, 0)?, || {
+        "empty FIFO not selected writable".into()
+    })?;
+    fill(ctx, &w)?;
+    check(select1(&r, true, 0)?, || {
+        "full FIFO not selected readable".into()
+    })?;
+    check(!select1(&w, false, 0)?, || {
+        "full FIFO selected writable".into()
+    })?;
+    read_exact(&r, ctx.default_capacity as usize)?;
+    let dev = ctx.dev.clone();
+    let child = fork(move || {
+        let r = open(&dev, O_RDONLY | O_NONBLOCK)?;
+        check(select1(&r, true, 10_000)?, || {
+            "select in the child timed out".into()
+        })
+    })?;
+    wait_asleep(child, "select did not sleep on an empty FIFO")?;
+    write_all(&w, b"wake")?;
+    wait(child)
+}
+
+/// Edge-triggered epoll: one event per arrival of data, none while the
+/// same data just sits there.
+fn epoll_edge_triggered(ctx: &Ctx) -> Res<()> {
+    let w = open(&ctx.dev, O_WRONLY)?;
+    let r = open(&ctx.dev, O_RDONLY | O_NONBLOCK)?;
+    // SAFETY: plain epoll calls on valid descriptors and buffers.
+    let ep = Fd(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) });
+    check(ep.0 >= 0, || "epoll_create1 failed".into())?;
+    let mut ev = libc::epoll_event {
+        events: (libc::EPOLLIN | libc::EPOLLET) as u32,
+        u64: 7,
+    };
+    // SAFETY: as above.
+    let rc = unsafe { libc::epoll_ctl(ep.0, libc::EPOLL_CTL_ADD, r.0, &mut ev) };
+    check(rc == 0, || format!("epoll_ctl: {}", err_name(errno())))?;
+    let wait_events = |ms: i32| -> i32 {
+        let mut out = [libc::epoll_event { events: 0, u64: 0 }; 4];
+        // SAFETY: as above.
+        unsafe { libc::epoll_wait(ep.0, out.as_mut_ptr(), 4, ms) }
+    };
+    check(wait_events(0) == 0, || "an event on an empty FIFO".into())?;
+    write_all(&w, b"one")?;
+    check(wait_events(1000) == 1, || {
+        "no event when data arrived".into()
+    })?;
+    check(wait_events(50) == 0, || {
+        "a second event for the same data".into()
+    })?;
+    write_all(&w, b"two")?;
+    check(wait_events(1000) == 1, || "no event for more data".into())?;
+    read_exact(&r, 6)?;
+    check(wait_events(50) == 0, || "an event after draining".into())
+}
+
+/// Clearing `O_NONBLOCK` with fcntl makes the next read and the next write
+/// block again.
+fn fcntl_clearing_nonblock_blocks(ctx: &Ctx) -> Res<()> {
+    let dev = ctx.dev.clone();
+    let reader = fork(move || {
+        let _w = open(&dev, O_WRONLY | O_NONBLOCK)?;
+        let r = open(&dev, O_RDONLY | O_NONBLOCK)?;
+        expect_err("non-blocking read", read(&r, &mut [0u8; 4]), libc::EAGAIN)?;
+        set_nonblock(&r, false)?;
+        let got = read_exact(&r, 4)?;
+        check(got == b"data", || format!("read {got:?}"))
+    })?;
+    wait_asleep(reader, "a read did not block after O_NONBLOCK was cleared")?;
+    let w = open(&ctx.dev, O_WRONLY | O_NONBLOCK)?;
+    write_all(&w, b"data")?;
+    wait(reader)?;
+
+    fill(ctx, &w)?;
+    let dev = ctx.dev.clone();
+    let writer = fork(move || {
+        let w = open(&dev, O_WRONLY | O_NONBLOCK)?;
+        expect_err("non-blocking write", write(&w, b"x"), libc::EAGAIN)?;
+        set_nonblock(&w, false)?;
+        write_all(&w, b"x")
+    })?;
+    wait_asleep(writer, "a write did not block after O_NONBLOCK was cleared")?;
+    let r = open(&ctx.dev, O_RDONLY | O_NONBLOCK)?;
+    read_exact(&r, 1)?;
+    wait(writer)
+}
+
+/// Many openers at once: the counts follow every open and close, and end of
+/// file comes only when the last of many writers closes.
+fn many_openers(ctx: &Ctx) -> Res<()> {
+    let mut files = Vec::new();
+    let (mut readers, mut writers) = (0u32, 0u32);
+    let probe = open(&ctx.dev, O_RDONLY | O_NONBLOCK)?;
+    readers += 1;
+    for i in 0..300 {
+        let mode = [O_RDONLY, O_WRONLY, O_RDWR][i % 3];
+        files.push(open(&ctx.dev, mode | O_NONBLOCK)?);
+        readers += u32::from(mode != O_WRONLY);
+        writers += u32::from(mode != O_RDONLY);
+    }
+    let s = stats(&probe)?;
+    check(s.readers == readers && s.writers == writers, || {
+        format!(
+            "{} readers, {} writers; want {readers}, {writers}",
+            s.readers, s.writers
+        )
+    })?;
+    // Close all but one writer, in a scattered order.
+    let last_writer = files.remove(1);
+    let mut i = 0;
+    while !files.is_empty() {
+        i = (i + 7) % files.len();
+        drop(files.swap_remove(i));
+    }
+    let s = stats(&probe)?;
+    check(s.readers == 1 && s.writers == 1, || {
+        format!(
+            "after closing: {} readers, {} writers",
+            s.readers, s.writers
+        )
+    })?;
+    expect_err(
+        "read with one writer left",
+        read(&probe, &mut [0u8; 1]),
+        libc::EAGAIN,
+    )?;
+    drop(last_writer);
+    check(read(&probe, &mut [0u8; 1]) == Ok(0), || {
+        "no end of file after the last writer closed".into()
+    })
+}
+
+/// SET_CAPACITY that makes room wakes a writer asleep on a full FIFO.
+fn set_capacity_wakes_blocked_writer(ctx: &Ctx) -> Res<()> {
+    let w = open(&ctx.dev, O_WRONLY | O_NONBLOCK)?;
+    set_capacity(&w, MIN_CAPACITY).map_err(|e| format!("SET_CAPACITY: {}", err_name(e)))?;
+    fill(ctx, &w)?;
+    let dev = ctx.dev.clone();
+    let child = fork(move || {
+        let w = open(&dev, O_WRONLY)?;
+        write_all(&w, b"after grow")
+    })?;
+    wait_asleep(child, "the writer did not block on a full FIFO")?;
+    set_capacity(&w, 2 * MIN_CAPACITY).map_err(|e| format!("SET_CAPACITY: {}", err_name(e)))?;
+    wait(child)?;
+    let s = stats(&w)?;
+    check(s.len == MIN_CAPACITY + 10, || {
+        format!("len {} after the grow and write", s.len)
+    })
+}
+
+/// SET_CAPACITY's documented error order: EPERM before EFAULT before
+/// EINVAL; EBUSY only for a valid size that the data does not fit.
+fn set_capacity_error_order(ctx: &Ctx) -> Res<()> {
+    let f = open(&ctx.dev, O_RDWR)?;
+    write_all(&f, &[5u8; 5000])?;
+    let dev = ctx.dev.clone();
+    let child = fork(move || {
+        become_nobody()?;
+        let f = open(&dev, O_RDWR)?;
+        expect_err(
+            "unprivileged SET_CAPACITY with a NULL pointer",
+            ioctl_ptr(&f, SET_CAPACITY, std::ptr::null_mut()),
+            libc::EPERM,
+        )
+    })?;
+    wait(child)?;
+    expect_err(
+        "SET_CAPACITY with a NULL pointer",
+        ioctl_ptr(&f, SET_CAPACITY, std::ptr::null_mut()),
+        libc::EFAULT,
+    )?;
+    expect_err("SET_CAPACITY to 1", set_capacity(&f, 1), libc::EINVAL)?;
+    expect_err(
+        "SET_CAPACITY to 4096 with 5000 bytes in",
+        set_capacity(&f, 4096),
+        libc::EBUSY,
+    )?;
+    let s = stats(&f)?;
+    check(s.len == 5000 && s.capacity == ctx.default_capacity, || {
+        format!("a refused SET_CAPACITY changed the state: {s:?}")
+    })
 }
 
 fn nonblock_write_full_eagain(ctx: &Ctx) -> Res<()> {
@@ -897,18 +1616,24 @@ fn ioctl_clear(ctx: &Ctx) -> Res<()> {
     check(s.len == 0, || format!("len {} after CLEAR", s.len))
 }
 
+/// Drops to uid and gid 65534 with no groups: call it in a forked child.
+fn become_nobody() -> Res<()> {
+    // SAFETY: plain credential calls; the caller is a child of its own.
+    unsafe {
+        libc::setgroups(0, std::ptr::null());
+        if libc::setgid(65534) != 0 || libc::setuid(65534) != 0 {
+            return Err("could not drop to uid 65534".into());
+        }
+    }
+    Ok(())
+}
+
 fn ioctl_admin_eperm_unprivileged(ctx: &Ctx) -> Res<()> {
     let f = open(&ctx.dev, O_RDWR)?;
     write_all(&f, b"keep")?;
     let dev = ctx.dev.clone();
     let child = fork(move || {
-        // SAFETY: dropping privileges in the child only.
-        unsafe {
-            libc::setgroups(0, std::ptr::null());
-            if libc::setgid(65534) != 0 || libc::setuid(65534) != 0 {
-                return Err("could not drop to uid 65534".into());
-            }
-        }
+        become_nobody()?;
         // Mode 0666: data access and reading stats need no privilege.
         let f = open(&dev, O_RDWR)?;
         stats(&f)?;
