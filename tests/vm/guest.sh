@@ -205,7 +205,13 @@ no_leaks() {
 	echo scan >$KMEMLEAK
 	leaks=$(grep -c 'unreferenced object' $KMEMLEAK)
 	echo "RS-FIGURE kmemleak_leaks $leaks" >&3
-	[ "$leaks" = 0 ] || { head -n 40 $KMEMLEAK; return 1; }
+	[ "$leaks" = 0 ] && return 0
+	# The whole report to the console log; the object's size and the
+	# first frames of its backtrace to the result line.
+	cat $KMEMLEAK >/dev/console
+	grep -m1 'unreferenced object' $KMEMLEAK
+	grep -m1 -A8 'backtrace' $KMEMLEAK | tr -s ' '
+	return 1
 }
 
 param() { sed -n "s/.*rs\.$1=\([^ ]*\).*/\1/p" /proc/cmdline; }

@@ -24,7 +24,7 @@ check() {
 	if out=$("$@" 2>&1); then
 		ok "$name"
 	else
-		not_ok "$name" "$(echo "$out" | tail -n 3 | tr '\n' ' ')"
+		not_ok "$name" "$(echo "$out" | tail -n 12 | tr '\n' ' ')"
 	fi
 }
 
