@@ -45,6 +45,10 @@ pub const ALL: &[(&str, Test)] = &[
     ("sigio-on-each-transition", sigio_on_each_transition),
     ("sigio-default-signal", sigio_default_signal),
     ("sigio-none-after-close", sigio_none_after_close),
+    (
+        "sigio-fioasync-and-last-close",
+        sigio_fioasync_and_last_close,
+    ),
     ("readv-writev-several-iovecs", readv_writev_several_iovecs),
     ("writev-atomic-across-iovecs", writev_atomic_across_iovecs),
     (
@@ -595,6 +599,42 @@ fn sigio_default_signal(ctx: &Ctx) -> Res<()> {
     write_all(&w, b"x")?;
     check(sigio_event(base + 1, 2000).is_some(), || {
         "no SIGIO after data arrived".into()
+    })
+}
+
+/// `ioctl(FIOASYNC)` joins the lists as `O_ASYNC` does, and the last
+/// writer's close is a `POLL_IN` event for readers (end of file is
+/// readable), like data arriving.
+fn sigio_fioasync_and_last_close(ctx: &Ctx) -> Res<()> {
+    use std::sync::atomic::Ordering::SeqCst;
+    let sig = libc::SIGRTMIN() + 3;
+    catch_sigio(sig);
+    let r = open(&ctx.dev, O_RDONLY | O_NONBLOCK)?;
+    let w = open(&ctx.dev, O_WRONLY | O_NONBLOCK)?;
+    let on: libc::c_int = 1;
+    // SAFETY: fcntl and ioctl on our own descriptor, with a valid int.
+    let ok = unsafe {
+        libc::fcntl(r.0, libc::F_SETOWN, libc::getpid()) == 0
+            && libc::fcntl(r.0, F_SETSIG, sig) == 0
+            && libc::ioctl(r.0, libc::FIOASYNC, &on) == 0
+    };
+    check(ok, || format!("FIOASYNC: {}", err_name(errno())))?;
+    let base = SIGIO_SEEN.load(SeqCst);
+    write_all(&w, b"x")?;
+    let ev = sigio_event(base + 1, 2000);
+    check(ev == Some((r.0, POLL_IN)), || {
+        format!(
+            "after a write got {ev:?}, want (reader fd {}, POLL_IN)",
+            r.0
+        )
+    })?;
+    drop(w);
+    let ev = sigio_event(base + 2, 2000);
+    check(ev == Some((r.0, POLL_IN)), || {
+        format!(
+            "after the last writer closed got {ev:?}, want (reader fd {}, POLL_IN)",
+            r.0
+        )
     })
 }
 
