@@ -21,6 +21,9 @@ log=$RS_ROOT/build/check/$(basename "$KDIR")
 mo=$(KUNIT=y kbuild_out_dir "$KDIR")-clippy
 mkdir -p "$log"
 rc=0
+# The gates that build need a tree that can: asked once, said per gate.
+kdir_ok=
+"$RS_ROOT/scripts/doctor.sh" --quiet "$KDIR" && kdir_ok=1
 
 gate() {
 	local name=$1
@@ -34,7 +37,7 @@ gate() {
 }
 
 clippy() {
-	"$RS_ROOT/scripts/doctor.sh" --quiet "$KDIR" || return 1
+	[ -n "$kdir_ok" ] || { echo "error: KDIR=$KDIR cannot build the module (make doctor KDIR=... says why)"; return 1; }
 	# Kbuild rebuilds when the command line changes, so CLIPPY=1 really runs.
 	# W=e turns every warning, clippy's included, into an error.
 	mkdir -p "$mo"
@@ -101,7 +104,7 @@ build_with_features() {
 }
 
 unstable_features() {
-	"$RS_ROOT/scripts/doctor.sh" --quiet "$KDIR" || return 1
+	[ -n "$kdir_ok" ] || { echo "error: KDIR=$KDIR cannot build the module (make doctor KDIR=... says why)"; return 1; }
 	build_with_features "$RS_UNSTABLE_FEATURES" || {
 		echo "the module needs an unstable feature beyond '$RS_UNSTABLE_FEATURES' (see the error above)"
 		return 1

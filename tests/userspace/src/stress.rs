@@ -212,20 +212,7 @@ fn worker_thread(dev: &str, seed: u64, deadline: Instant) -> Res<Tally> {
             (None, 96..=97) => {
                 // O_ASYNC on or off: SIGIO (caught, no SA_RESTART) to this
                 // process at each transition, interrupting blocked calls.
-                let nb = if rdwr || rng.chance(50) {
-                    libc::O_NONBLOCK
-                } else {
-                    0
-                };
-                let on = if rng.chance(50) { libc::O_ASYNC } else { 0 };
-                // SAFETY: fcntl on our own descriptor.
-                let ok = unsafe {
-                    libc::fcntl(f.0, libc::F_SETOWN, libc::getpid()) == 0
-                        && libc::fcntl(f.0, libc::F_SETFL, nb | on) == 0
-                };
-                if !ok {
-                    return Err(format!("fcntl O_ASYNC: {}", err_name(errno())));
-                }
+                set_async(f, 0, rng.chance(50), rdwr || rng.chance(50))?;
             }
             _ => set_nonblock(f, rdwr || rng.chance(50))?,
         }

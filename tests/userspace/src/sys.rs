@@ -170,6 +170,27 @@ pub fn sendfile(to: &Fd, from: &Fd, len: usize) -> Result<usize, i32> {
     }
 }
 
+/// `F_SETSIG`, from <asm-generic/fcntl.h>; libc lacks it.
+pub const F_SETSIG: i32 = 10;
+
+/// Sets `F_SETOWN` to this process, `F_SETSIG` to `sig` (0: plain SIGIO),
+/// and the file's flags to `O_ASYNC` when `on` and `O_NONBLOCK` when
+/// `nonblock`.
+pub fn set_async(fd: &Fd, sig: i32, on: bool, nonblock: bool) -> Res<()> {
+    let flags = if on { libc::O_ASYNC } else { 0 } | if nonblock { libc::O_NONBLOCK } else { 0 };
+    // SAFETY: fcntl on our own descriptor.
+    let ok = unsafe {
+        libc::fcntl(fd.0, libc::F_SETOWN, libc::getpid()) == 0
+            && libc::fcntl(fd.0, F_SETSIG, sig) == 0
+            && libc::fcntl(fd.0, libc::F_SETFL, flags) == 0
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("fcntl O_ASYNC: {}", err_name(errno())))
+    }
+}
+
 pub fn write_all(fd: &Fd, mut data: &[u8]) -> Res<()> {
     while !data.is_empty() {
         match write(fd, data) {

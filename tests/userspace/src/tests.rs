@@ -496,8 +496,7 @@ extern "C" fn on_sigio(_: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc:
     SIGIO_SEEN.fetch_add(1, SeqCst);
 }
 
-// From <asm-generic/fcntl.h> and <asm-generic/siginfo.h>; libc lacks them.
-const F_SETSIG: i32 = 10;
+// From <asm-generic/siginfo.h>; libc lacks them.
 const POLL_IN: i32 = 1;
 const POLL_OUT: i32 = 2;
 
@@ -512,22 +511,6 @@ fn catch_sigio(sig: i32) {
         sa.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
         libc::sigaction(sig, &sa, std::ptr::null_mut());
     }
-}
-
-/// Sets `F_SETOWN` to this process, `F_SETSIG` to `sig` (0: plain SIGIO)
-/// and `O_ASYNC` on or off, keeping `O_NONBLOCK`.
-fn set_async(fd: &Fd, sig: i32, on: bool) -> Res<()> {
-    // SAFETY: fcntl on our descriptor.
-    let ok = unsafe {
-        libc::fcntl(fd.0, libc::F_SETOWN, libc::getpid()) == 0
-            && libc::fcntl(fd.0, F_SETSIG, sig) == 0
-            && libc::fcntl(
-                fd.0,
-                libc::F_SETFL,
-                libc::O_NONBLOCK | if on { libc::O_ASYNC } else { 0 },
-            ) == 0
-    };
-    check(ok, || format!("fcntl O_ASYNC: {}", err_name(errno())))
 }
 
 /// Waits up to `ms` for SIGIO number `n` (counted from 1); returns the
@@ -553,8 +536,8 @@ fn sigio_on_each_transition(ctx: &Ctx) -> Res<()> {
     catch_sigio(sig);
     let r = open(&ctx.dev, O_RDONLY | O_NONBLOCK)?;
     let w = open(&ctx.dev, O_WRONLY | O_NONBLOCK)?;
-    set_async(&r, sig, true)?;
-    set_async(&w, sig, true)?;
+    set_async(&r, sig, true, true)?;
+    set_async(&w, sig, true, true)?;
     let base = SIGIO_SEEN.load(SeqCst);
     for round in 0..3 {
         let n = base + 2 * round;
@@ -579,8 +562,8 @@ fn sigio_on_each_transition(ctx: &Ctx) -> Res<()> {
     sleep_ms(100);
     let seen = SIGIO_SEEN.load(SeqCst) - base;
     check(seen == 6, || format!("{seen} signals for 6 transitions"))?;
-    set_async(&r, sig, false)?;
-    set_async(&w, sig, false)?;
+    set_async(&r, sig, false, true)?;
+    set_async(&w, sig, false, true)?;
     write_all(&w, b"quiet")?;
     read_exact(&r, 5)?;
     check(sigio_event(base + 7, 200).is_none(), || {
@@ -594,7 +577,7 @@ fn sigio_default_signal(ctx: &Ctx) -> Res<()> {
     catch_sigio(libc::SIGIO);
     let r = open(&ctx.dev, O_RDONLY | O_NONBLOCK)?;
     let w = open(&ctx.dev, O_WRONLY | O_NONBLOCK)?;
-    set_async(&r, 0, true)?;
+    set_async(&r, 0, true, true)?;
     let base = SIGIO_SEEN.load(SeqCst);
     write_all(&w, b"x")?;
     check(sigio_event(base + 1, 2000).is_some(), || {
@@ -648,7 +631,7 @@ fn sigio_none_after_close(ctx: &Ctx) -> Res<()> {
     let w = open(&ctx.dev, O_WRONLY | O_NONBLOCK)?;
     for _ in 0..3 {
         let r = open(&ctx.dev, O_RDWR | O_NONBLOCK)?;
-        set_async(&r, sig, true)?;
+        set_async(&r, sig, true, true)?;
         drop(r);
     }
     let base = SIGIO_SEEN.load(SeqCst);
