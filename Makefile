@@ -62,13 +62,16 @@ KUNIT ?= n
 # Objects go to build/kbuild/<kernel>[-kunit]/ (MO=), one directory per
 # kernel and build, so the source tree stays clean and switching rebuilds
 # nothing twice.
-OUT := $(CURDIR)/build/kbuild/$(notdir $(KDIR))$(if $(filter y,$(KUNIT)),-kunit)
+# TRACE=n builds both drivers without their trace events, for make bench's
+# measurement of what the events cost while disabled.
+TRACE ?= y
+OUT := $(CURDIR)/build/kbuild/$(notdir $(KDIR))$(if $(filter y,$(KUNIT)),-kunit)$(if $(filter n,$(TRACE)),-notrace)
 export KDIR
 
 # RUSTC=, RUSTDOC= and CLIPPY_DRIVER= for a Debian toolchain; none for host.
 RUST_VARS := $(shell $(TC) scripts/kernel-env.sh rustvars)
 
-KBUILD := $(MAKE) -C $(KDIR) M=$(CURDIR) MO=$(OUT) LLVM=$(LLVM) $(RUST_VARS) $(if $(filter y,$(KUNIT)),RS_KUNIT=y)
+KBUILD := $(MAKE) -C $(KDIR) M=$(CURDIR) MO=$(OUT) LLVM=$(LLVM) $(RUST_VARS) $(if $(filter y,$(KUNIT)),RS_KUNIT=y) $(if $(filter n,$(TRACE)),RS_TRACE=n)
 
 .PHONY: all modules kernel run test test-debug bench profile check doctor rust-analyzer clean
 

@@ -3,8 +3,10 @@
 //! rust_sample: `/dev/rust_sample`, a pipe-like misc character device in
 //! safe Rust.
 //!
-//! The device is one bounded byte FIFO shared by every opener
-//! (`Documentation/abi.rst`). The crate root only wires the pieces together:
+//! Each device is one bounded byte FIFO shared by every opener
+//! (`Documentation/abi.rst`); the `devices` parameter registers up to 16,
+//! `/dev/rust_sample`, `/dev/rust_sample1`, and so on. The crate root only
+//! wires the pieces together:
 //!
 //! - `abstractions/` wraps the C API the kernel crate does not cover yet.
 //!   It is the one module allowed to use `unsafe`.
@@ -37,6 +39,11 @@ use device::{
         SampleDevice,
         SampleFile, //
     },
+    instances::{
+        device_count_from_user,
+        device_name,
+        MAX_DEVICES, //
+    },
 };
 
 module! {
@@ -50,17 +57,51 @@ module! {
             default: 65536,
             description: "FIFO capacity in bytes (4096 to 16777216)",
         },
+        devices: u32 {
+            default: 1,
+            description: "Number of devices: rust_sample, rust_sample1, ... (1 to 16)",
+        },
     },
 }
 
-/// The loaded module.
+/// The loaded module: its devices, in the order they were registered.
+struct RustSample {
+    _devices: KVec<Instance>,
+}
+
+/// One registered device.
 ///
 /// Fields drop in declaration order: the device node goes first, so no new
 /// open can start while the debugfs entries go.
-struct RustSample {
+struct Instance {
     _misc: Pin<KBox<MiscDeviceRegistration<SampleFile>>>,
     _stats: Pin<KBox<debugfs::File<Arc<SampleDevice>>>>,
     _debugfs: debugfs::Dir,
+}
+
+impl Instance {
+    /// Creates device `index`, called `name`, with an empty FIFO of `capacity` bytes, its
+    /// debugfs directory and its node, in that order: the node comes last,
+    /// so nothing can open a device that is not complete.
+    fn new(index: u32, name: &'static CStr, capacity: usize) -> Result<Self> {
+        let device = SampleDevice::new(index, capacity)?;
+        let debugfs = debugfs::Dir::new(name);
+        let stats = KBox::pin_init(
+            debugfs.read_callback_file(c"stats", device.clone(), &|device, f| {
+                write_stats(f, &device.stats())
+            }),
+            GFP_KERNEL,
+        )?;
+        let misc = KBox::try_pin_init(
+            MiscDeviceRegistration::register(MiscDeviceOptions { name, mode: 0o666 }, device),
+            GFP_KERNEL,
+        )?;
+        Ok(Self {
+            _misc: misc,
+            _stats: stats,
+            _debugfs: debugfs,
+        })
+    }
 }
 
 impl kernel::Module for RustSample {
@@ -75,31 +116,28 @@ impl kernel::Module for RustSample {
             );
             return Err(EINVAL);
         };
+        let requested = abstractions::module::param(&module_parameters::devices);
+        let Some(count) = device_count_from_user(requested) else {
+            pr_err!(
+                "devices={} is out of bounds: it must be between 1 and {}\n",
+                requested,
+                MAX_DEVICES
+            );
+            return Err(EINVAL);
+        };
 
-        let device = SampleDevice::new(capacity)?;
-        let debugfs = debugfs::Dir::new(c"rust_sample");
-        let stats = KBox::pin_init(
-            debugfs.read_callback_file(c"stats", device.clone(), &|device, f| {
-                write_stats(f, &device.stats())
-            }),
-            GFP_KERNEL,
-        )?;
-        let misc = KBox::try_pin_init(
-            MiscDeviceRegistration::register(
-                MiscDeviceOptions {
-                    name: c"rust_sample",
-                    mode: 0o666,
-                },
-                device,
-            ),
-            GFP_KERNEL,
-        )?;
-        pr_info!("loaded, capacity {} bytes\n", capacity);
-        Ok(Self {
-            _misc: misc,
-            _stats: stats,
-            _debugfs: debugfs,
-        })
+        // A failure part-way drops the devices made so far, newest last:
+        // each `Instance` deregisters its node before its debugfs entries go.
+        let mut devices = KVec::with_capacity(count, GFP_KERNEL)?;
+        for index in 0..count {
+            let name = device_name(index).ok_or(EINVAL)?;
+            devices.push(
+                Instance::new(u32::try_from(index)?, name, capacity)?,
+                GFP_KERNEL,
+            )?;
+        }
+        pr_info!("loaded, {} device(s), capacity {} bytes\n", count, capacity);
+        Ok(Self { _devices: devices })
     }
 }
 

@@ -13,4 +13,5 @@ pub(crate) mod kiocb;
 pub(crate) mod miscdev;
 pub(crate) mod module;
 pub(crate) mod poll;
+pub(crate) mod trace;
 pub(crate) mod wait;

@@ -60,6 +60,7 @@ use crate::abstractions::{
         PollMask,
         PollTable, //
     },
+    trace,
     wait::{
         new_poll_wait_queue,
         PollWaitQueue, //
@@ -74,9 +75,12 @@ fn new_storage(capacity: usize) -> Result<Storage> {
     Ok(KVVec::from_elem(0u8, capacity, GFP_KERNEL)?)
 }
 
-/// The device: one FIFO shared by every opener.
+/// One device: a FIFO shared by every opener.
 #[pin_data]
 pub(crate) struct SampleDevice {
+    /// Which device of the load this is (0: `rust_sample`, N:
+    /// `rust_sampleN`), as the trace events name it.
+    index: u32,
     #[pin]
     fifo: Mutex<Fifo<Storage>>,
     openers: Openers,
@@ -92,12 +96,13 @@ pub(crate) struct SampleDevice {
 }
 
 impl SampleDevice {
-    /// A device with an empty FIFO of `capacity` bytes.
-    pub(crate) fn new(capacity: usize) -> Result<Arc<Self>> {
+    /// Device `index` of the load, with an empty FIFO of `capacity` bytes.
+    pub(crate) fn new(index: u32, capacity: usize) -> Result<Arc<Self>> {
         let storage = new_storage(capacity)?;
         let fasync = Arc::new(Fasync::new(), GFP_KERNEL)?;
         Arc::pin_init(
             pin_init!(Self {
+                index,
                 fifo <- new_mutex!(Fifo::new(storage, PAGE_SIZE)),
                 openers: Openers::new(),
                 readable <- new_poll_wait_queue!("rust_sample::readable"),
@@ -231,6 +236,7 @@ impl MiscDevice for SampleFile {
                 ReadStep::Eof => return Ok(0),
                 ReadStep::Wait if kiocb.is_nonblocking() => return Err(EAGAIN),
                 ReadStep::Wait => {
+                    trace::wait(device.index, false, count, fifo.len());
                     // The last writer's `release` wakes us without the FIFO
                     // lock, so the writer count is checked again once we are
                     // queued. A signal ends the wait with nothing consumed;
@@ -250,6 +256,7 @@ impl MiscDevice for SampleFile {
             return Ok(0);
         }
         let taken = fifo.take(n, |run| dest.copy_to_iter(run));
+        trace::read(device.index, taken, fifo.len());
         drop(fifo);
         if taken == 0 {
             return Err(EFAULT);
@@ -272,6 +279,7 @@ impl MiscDevice for SampleFile {
                 WriteStep::Put(n) => break n,
                 WriteStep::Wait if kiocb.is_nonblocking() => return Err(EAGAIN),
                 WriteStep::Wait => {
+                    trace::wait(device.index, true, count, fifo.len());
                     // Space only changes under the FIFO lock, which we hold
                     // until queued, so there is nothing to re-check. As in
                     // `read_iter`: nothing stored, restart or EINTR.
@@ -288,6 +296,7 @@ impl MiscDevice for SampleFile {
             return Ok(0);
         }
         let stored = fifo.put(n, |run| src.copy_from_iter(run));
+        trace::write(device.index, stored, fifo.len());
         drop(fifo);
         if stored == 0 {
             return Err(EFAULT);

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The driver: what `/dev/rust_sample` does, in safe Rust.
+//! The driver: what `/dev/rust_sample` (and `rust_sample1`, ...) does, in safe Rust.
 //!
 //! - [`ring`] and [`fifo`]: the FIFO core, plain Rust that also builds on
 //!   the host.
 //! - [`file`]: the file operations, over `abstractions::miscdev`.
+//! - [`instances`]: how many devices a load registers, and their names.
 //! - [`openers`]: who holds the device open, counted without the FIFO lock.
 //! - [`uapi`]: the ioctl ABI, mirrored from `include/uapi/rust_sample.h`.
 
@@ -12,6 +13,7 @@
 
 pub(crate) mod fifo;
 pub(crate) mod file;
+pub(crate) mod instances;
 pub(crate) mod openers;
 pub(crate) mod ring;
 // Only in the test build (`make KUNIT=y`; see Kbuild).

@@ -366,6 +366,11 @@ mod abi {
             MIN_CAPACITY, //
         },
         file::write_stats,
+        instances::{
+            device_count_from_user,
+            device_name,
+            MAX_DEVICES, //
+        },
         uapi, //
     };
     use kernel::{
@@ -415,6 +420,31 @@ mod abi {
     #[test]
     fn default_capacity_is_valid() {
         assert_eq!(capacity_from_user(DEFAULT_CAPACITY as u64), Some(65536));
+    }
+
+    #[test]
+    fn device_count_bounds() {
+        assert_eq!(device_count_from_user(0), None);
+        assert_eq!(device_count_from_user(1), Some(1));
+        assert_eq!(device_count_from_user(16), Some(MAX_DEVICES));
+        assert_eq!(device_count_from_user(17), None);
+        assert_eq!(device_count_from_user(u32::MAX), None);
+    }
+
+    #[test]
+    fn device_names_are_numbered_from_one() {
+        // The first device keeps the single-device name; `rust_sampleN`
+        // is device N, for every N the parameter allows, and no more.
+        assert_eq!(device_name(0), Some(c"rust_sample"));
+        for n in 1..MAX_DEVICES {
+            let name = device_name(n).map(|c| c.to_bytes());
+            let digits = name.and_then(|b| b.strip_prefix(b"rust_sample"));
+            let parsed = digits
+                .and_then(|d| core::str::from_utf8(d).ok())
+                .and_then(|d| d.parse::<usize>().ok());
+            assert_eq!(parsed, Some(n));
+        }
+        assert_eq!(device_name(MAX_DEVICES), None);
     }
 
     #[test]

@@ -26,7 +26,7 @@ mkdir -p "$out"
 
 msg "building the production modules (no KUnit suites) and programs"
 export KUNIT=n
-"$RS_ROOT/scripts/stage.sh" "$out/stage"
+STAGE_NOTRACE=y "$RS_ROOT/scripts/stage.sh" "$out/stage"
 "$RS_ROOT/scripts/initramfs.sh" "$out/initramfs.cpio" "$out/stage"
 
 : >"$out/records.jsonl"

@@ -26,10 +26,23 @@ dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'install ok in
 	die "busybox-static is not installed; run 'make kernel' or: apt-get install busybox-static"
 
 mkdir -p "$(dirname "$out")"
-# The committed list, plus the optional tools a stage may hold: perf, for
-# make profile.
+# The committed list, plus what a stage may hold besides: the modules built
+# without trace events (make bench), perf (make profile).
 list=$out.list
 cp "$RS_ROOT/tests/vm/initramfs.list" "$list"
+if [ -d "$stage/production" ]; then
+	{
+		echo 'dir /lib/modules/production 0755 0 0'
+		echo 'file /lib/modules/production/rust_sample.ko ${RS_STAGE}/production/rust_sample.ko 0644 0 0'
+	} >>"$list"
+fi
+if [ -d "$stage/notrace" ]; then
+	{
+		echo 'dir /lib/modules/notrace 0755 0 0'
+		echo 'file /lib/modules/notrace/rust_sample.ko ${RS_STAGE}/notrace/rust_sample.ko 0644 0 0'
+		echo 'file /lib/modules/notrace/c_sample.ko ${RS_STAGE}/notrace/c_sample.ko 0644 0 0'
+	} >>"$list"
+fi
 if [ -f "$stage/perf" ]; then
 	echo 'file /bin/perf ${RS_STAGE}/perf 0755 0 0' >>"$list"
 fi

@@ -18,6 +18,25 @@ export KUNIT=${KUNIT:-y}
 make -s -C "$RS_ROOT" KDIR="$KDIR" KUNIT="$KUNIT" modules >"$stage/build.log" 2>&1 ||
 	{ cat "$stage/build.log" >&2; die "rust_sample.ko did not build"; }
 cp "$(kbuild_out_dir "$KDIR")/rust_sample.ko" "$(kbuild_out_dir "$KDIR")/tests/c_twin/c_sample.ko" "$stage/"
+# The debug kernel's fault injection loads the production module (no KUnit
+# suites): the test build's KUnit code holds jump-label entries for the
+# kernel's kunit_running key, whose bookkeeping allocation at load the
+# kernel WARNs about when it fails. That is the kernel's reaction to the
+# injected failure, not the driver's, and the driver users load has none.
+if [ "${STAGE_PRODUCTION:-n}" = y ] && [ "$KUNIT" = y ]; then
+	make -s -C "$RS_ROOT" KDIR="$KDIR" KUNIT=n modules >"$stage/build-production.log" 2>&1 ||
+		{ cat "$stage/build-production.log" >&2; die "the production module did not build"; }
+	mkdir -p "$stage/production"
+	cp "$(KUNIT=n kbuild_out_dir "$KDIR")/rust_sample.ko" "$stage/production/"
+fi
+# make bench also measures both drivers built without their trace events.
+if [ "${STAGE_NOTRACE:-n}" = y ]; then
+	make -s -C "$RS_ROOT" KDIR="$KDIR" KUNIT="$KUNIT" TRACE=n modules >"$stage/build-notrace.log" 2>&1 ||
+		{ cat "$stage/build-notrace.log" >&2; die "the modules without trace events did not build"; }
+	mkdir -p "$stage/notrace"
+	cp "$(kbuild_out_dir "$KDIR")-notrace/rust_sample.ko" \
+		"$(kbuild_out_dir "$KDIR")-notrace/tests/c_twin/c_sample.ko" "$stage/notrace/"
+fi
 
 # Static, so it runs in a busybox initramfs with no libc.
 target=x86_64-unknown-linux-gnu

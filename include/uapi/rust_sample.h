@@ -2,7 +2,7 @@
 /*
  * rust_sample: the userspace ABI of /dev/rust_sample.
  *
- * /dev/rust_sample is one bounded byte FIFO shared by every opener; see
+ * Each device is one bounded byte FIFO shared by every opener; see
  * Documentation/abi.rst for the full semantics. device/uapi.rs mirrors this
  * header; rs-devtest's constants are generated from it (tests/userspace/
  * build.rs), so a module whose numbers drift fails the suite's ioctls.
@@ -19,6 +19,13 @@
 #define RUST_SAMPLE_MIN_CAPACITY (4 * 1024)
 #define RUST_SAMPLE_MAX_CAPACITY (16 * 1024 * 1024)
 #define RUST_SAMPLE_DEFAULT_CAPACITY (64 * 1024)
+
+/*
+ * The module parameter `devices`: how many devices one load registers,
+ * /dev/rust_sample, /dev/rust_sample1, ... up to rust_sample15. Each is a
+ * FIFO of its own.
+ */
+#define RUST_SAMPLE_MAX_DEVICES 16
 
 /*
  * Counters since the module was loaded (or since the last CLEAR for `len`).

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * c_sample: the C twin of rust_sample, /dev/c_sample.
+ * c_sample: the C twin of rust_sample, /dev/c_sample (and c_sample1, ...
+ * with devices=N).
  *
  * The same ABI (include/uapi/rust_sample.h), the same semantics and the same
  * ring-buffer algorithm as the Rust driver (device/ring.rs, device/fifo.rs),
@@ -28,9 +29,22 @@
 
 #include <uapi/rust_sample.h>
 
+#ifdef C_SAMPLE_NO_TRACE_EVENTS
+/* make bench's build without trace events (see Kbuild). */
+#define trace_write(dev, bytes, len) do { } while (0)
+#define trace_read(dev, bytes, len) do { } while (0)
+#define trace_wait(dev, writer, bytes, len) do { } while (0)
+#else
+#define CREATE_TRACE_POINTS
+#include "c_sample_events.h"
+#endif
+
 static unsigned long capacity = RUST_SAMPLE_DEFAULT_CAPACITY;
 module_param(capacity, ulong, 0444);
 MODULE_PARM_DESC(capacity, "FIFO capacity in bytes (4096 to 16777216)");
+static unsigned int devices = 1;
+module_param(devices, uint, 0444);
+MODULE_PARM_DESC(devices, "Number of devices: c_sample, c_sample1, ... (1 to 16)");
 
 /*
  * Reads and writes hold the mutex across copy_to_iter()/copy_from_iter(),
@@ -48,18 +62,24 @@ struct c_sample {
 	atomic_t readers, writers;	/* open files by access, lockless */
 	wait_queue_head_t readable;	/* readers wait for data or EOF */
 	wait_queue_head_t writable;	/* writers wait for space */
+	/*
+	 * O_ASYNC files: readers hear POLL_IN, writers POLL_OUT. Plain fields:
+	 * forced into a cache line of their own (____cacheline_aligned_in_smp)
+	 * they cost the twin up to 2.5x in wall-clock throughput on two vCPUs
+	 * under QEMU, with the same instruction counts (Documentation/
+	 * benchmarks.md, "A layout trap").
+	 */
+	struct fasync_struct *fasync_readers;
+	struct fasync_struct *fasync_writers;
+	/* Cold: registration only. misc.name points to name. */
+	unsigned int index;		/* in the load, as the trace events name it */
+	struct miscdevice misc;
+	struct dentry *debugfs_dir;
+	char name[16];
 };
 
-static struct c_sample dev;
-/*
- * O_ASYNC files: readers hear POLL_IN, writers POLL_OUT. Kept apart from
- * dev: at its tail they cost the twin up to 2.6x in wall-clock throughput
- * on two vCPUs, with the same instruction counts (Documentation/
- * benchmarks.md, "A layout trap").
- */
-static struct fasync_struct *fasync_readers;
-static struct fasync_struct *fasync_writers;
-static struct dentry *debugfs_dir;
+/* The devices of this load, devs[0] to devs[devices - 1]. */
+static struct c_sample *devs[RUST_SAMPLE_MAX_DEVICES];
 
 static bool valid_capacity(u64 bytes)
 {
@@ -67,118 +87,128 @@ static bool valid_capacity(u64 bytes)
 }
 
 /* The two contiguous runs of data, oldest first. */
-static void readable_runs(size_t *a_off, size_t *a_len, size_t *b_len)
+static void readable_runs(struct c_sample *d, size_t *a_off, size_t *a_len, size_t *b_len)
 {
-	*a_off = dev.head;
-	*a_len = min(dev.len, dev.cap - dev.head);
-	*b_len = dev.len - *a_len;
+	*a_off = d->head;
+	*a_len = min(d->len, d->cap - d->head);
+	*b_len = d->len - *a_len;
 }
 
 /* The two contiguous runs of free space, in FIFO order. */
-static void writable_runs(size_t *a_off, size_t *a_len, size_t *b_len)
+static void writable_runs(struct c_sample *d, size_t *a_off, size_t *a_len, size_t *b_len)
 {
-	size_t free = dev.cap - dev.len;
+	size_t free = d->cap - d->len;
 
-	*a_off = dev.cap ? (dev.head + dev.len) % dev.cap : 0;
-	*a_len = min(free, dev.cap - *a_off);
+	*a_off = d->cap ? (d->head + d->len) % d->cap : 0;
+	*a_len = min(free, d->cap - *a_off);
 	*b_len = free - *a_len;
 }
 
-static void commit_pop(size_t n)
+static void commit_pop(struct c_sample *d, size_t n)
 {
-	dev.len -= n;
-	dev.head = dev.len ? (dev.head + n) % dev.cap : 0;
+	d->len -= n;
+	d->head = d->len ? (d->head + n) % d->cap : 0;
 }
 
 /* Data arrived, or end of file. */
-static void readable_now(__poll_t mask)
+static void readable_now(struct c_sample *d, __poll_t mask)
 {
-	wake_up_interruptible_poll(&dev.readable, mask);
-	kill_fasync(&fasync_readers, SIGIO, POLL_IN);
+	wake_up_interruptible_poll(&d->readable, mask);
+	kill_fasync(&d->fasync_readers, SIGIO, POLL_IN);
 }
 
 /* Space freed. */
-static void writable_now(void)
+static void writable_now(struct c_sample *d)
 {
-	wake_up_interruptible_poll(&dev.writable, EPOLLOUT | EPOLLWRNORM);
-	kill_fasync(&fasync_writers, SIGIO, POLL_OUT);
+	wake_up_interruptible_poll(&d->writable, EPOLLOUT | EPOLLWRNORM);
+	kill_fasync(&d->fasync_writers, SIGIO, POLL_OUT);
 }
 
 static int c_sample_open(struct inode *inode, struct file *file)
 {
+	/* misc_open() left our miscdevice here; the file keeps its device. */
+	struct c_sample *d = container_of(file->private_data, struct c_sample, misc);
 	int ret = stream_open(inode, file);
 
 	if (ret)
 		return ret;
+	file->private_data = d;
 	/* read_iter and write_iter honour IOCB_NOWAIT (RWF_NOWAIT, io_uring). */
 	file->f_mode |= FMODE_NOWAIT;
 	/* No lock: we run under misc_mtx. A new writer wakes nobody. */
 	if (file->f_mode & FMODE_READ)
-		atomic_inc(&dev.readers);
+		atomic_inc(&d->readers);
 	if (file->f_mode & FMODE_WRITE)
-		atomic_inc(&dev.writers);
+		atomic_inc(&d->writers);
 	return 0;
 }
 
 static int c_sample_release(struct inode *inode, struct file *file)
 {
+	struct c_sample *d = file->private_data;
+
 	if (file->f_mode & FMODE_READ)
-		atomic_dec(&dev.readers);
+		atomic_dec(&d->readers);
 	/*
 	 * The last writer gone is EOF for readers and a hang-up for pollers;
 	 * no other close changes what they wait for (as in pipe_release()).
 	 */
-	if ((file->f_mode & FMODE_WRITE) && atomic_dec_and_test(&dev.writers))
-		readable_now(EPOLLIN | EPOLLHUP);
+	if ((file->f_mode & FMODE_WRITE) && atomic_dec_and_test(&d->writers))
+		readable_now(d, EPOLLIN | EPOLLHUP);
 	return 0;
 }
 
 static ssize_t c_sample_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
+	struct c_sample *d = iocb->ki_filp->private_data;
 	size_t count = iov_iter_count(to), n, a_off, a_len, b_len, want, got, done = 0;
 	bool nonblock = (iocb->ki_filp->f_flags & O_NONBLOCK) || (iocb->ki_flags & IOCB_NOWAIT);
 
 	if (!count)
 		return 0;
-	mutex_lock(&dev.lock);
-	while (!dev.len) {
-		if (!atomic_read(&dev.writers)) {
-			mutex_unlock(&dev.lock);
+	mutex_lock(&d->lock);
+	while (!d->len) {
+		if (!atomic_read(&d->writers)) {
+			mutex_unlock(&d->lock);
 			return 0;
 		}
-		mutex_unlock(&dev.lock);
-		if (nonblock)
+		if (nonblock) {
+			mutex_unlock(&d->lock);
 			return -EAGAIN;
-		if (wait_event_interruptible(dev.readable,
-					     READ_ONCE(dev.len) || !atomic_read(&dev.writers)))
+		}
+		trace_wait(d->index, false, count, d->len);
+		mutex_unlock(&d->lock);
+		if (wait_event_interruptible(d->readable,
+					     READ_ONCE(d->len) || !atomic_read(&d->writers)))
 			return -ERESTARTSYS;
-		mutex_lock(&dev.lock);
+		mutex_lock(&d->lock);
 	}
-	n = min(count, dev.len);
-	readable_runs(&a_off, &a_len, &b_len);
+	n = min(count, d->len);
+	readable_runs(d, &a_off, &a_len, &b_len);
 	want = min(a_len, n);
-	got = copy_to_iter(dev.buf + a_off, want, to);
+	got = copy_to_iter(d->buf + a_off, want, to);
 	done = got;
 	if (got == want && done < n) {
 		want = min(b_len, n - done);
-		done += copy_to_iter(dev.buf, want, to);
+		done += copy_to_iter(d->buf, want, to);
 	}
-	commit_pop(done);
+	commit_pop(d, done);
+	trace_read(d->index, done, d->len);
 	if (done) {
-		dev.bytes_read += done;
-		dev.reads++;
+		d->bytes_read += done;
+		d->reads++;
 	}
-	mutex_unlock(&dev.lock);
+	mutex_unlock(&d->lock);
 	if (!done)
 		return -EFAULT;
-	writable_now();
+	writable_now(d);
 	return done;
 }
 
 /* How many bytes a write of count may store now; 0 means wait. */
-static size_t write_step(size_t count)
+static size_t write_step(struct c_sample *d, size_t count)
 {
-	size_t free = dev.cap - dev.len;
+	size_t free = d->cap - d->len;
 
 	if (count <= PAGE_SIZE)
 		return free >= count ? count : 0;
@@ -187,79 +217,84 @@ static size_t write_step(size_t count)
 
 static ssize_t c_sample_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
+	struct c_sample *d = iocb->ki_filp->private_data;
 	size_t count = iov_iter_count(from), n, a_off, a_len, b_len, want, got, done;
 	bool nonblock = (iocb->ki_filp->f_flags & O_NONBLOCK) || (iocb->ki_flags & IOCB_NOWAIT);
 
 	if (!count)
 		return 0;
-	mutex_lock(&dev.lock);
-	while (!(n = write_step(count))) {
-		mutex_unlock(&dev.lock);
-		if (nonblock)
+	mutex_lock(&d->lock);
+	while (!(n = write_step(d, count))) {
+		if (nonblock) {
+			mutex_unlock(&d->lock);
 			return -EAGAIN;
-		if (wait_event_interruptible(dev.writable, write_step(count)))
+		}
+		trace_wait(d->index, true, count, d->len);
+		mutex_unlock(&d->lock);
+		if (wait_event_interruptible(d->writable, write_step(d, count)))
 			return -ERESTARTSYS;
-		mutex_lock(&dev.lock);
+		mutex_lock(&d->lock);
 	}
-	writable_runs(&a_off, &a_len, &b_len);
+	writable_runs(d, &a_off, &a_len, &b_len);
 	want = min(a_len, n);
-	got = copy_from_iter(dev.buf + a_off, want, from);
+	got = copy_from_iter(d->buf + a_off, want, from);
 	done = got;
 	if (got == want && done < n) {
 		want = min(b_len, n - done);
-		done += copy_from_iter(dev.buf, want, from);
+		done += copy_from_iter(d->buf, want, from);
 	}
 	/* An atomic write that faulted stores nothing. */
 	if (done < n && n <= PAGE_SIZE)
 		done = 0;
-	dev.len += done;
+	d->len += done;
+	trace_write(d->index, done, d->len);
 	if (done) {
-		dev.bytes_written += done;
-		dev.writes++;
+		d->bytes_written += done;
+		d->writes++;
 	}
-	mutex_unlock(&dev.lock);
+	mutex_unlock(&d->lock);
 	if (!done)
 		return -EFAULT;
-	readable_now(EPOLLIN | EPOLLRDNORM);
+	readable_now(d, EPOLLIN | EPOLLRDNORM);
 	return done;
 }
 
 static __poll_t c_sample_poll(struct file *file, poll_table *wait)
 {
+	struct c_sample *d = file->private_data;
 	__poll_t mask = 0;
-
 	bool has_writer;
 
-	poll_wait(file, &dev.readable, wait);
-	poll_wait(file, &dev.writable, wait);
-	has_writer = atomic_read(&dev.writers);
-	mutex_lock(&dev.lock);
-	if (dev.len || !has_writer)
+	poll_wait(file, &d->readable, wait);
+	poll_wait(file, &d->writable, wait);
+	has_writer = atomic_read(&d->writers);
+	mutex_lock(&d->lock);
+	if (d->len || !has_writer)
 		mask |= EPOLLIN | EPOLLRDNORM;
-	if (dev.len < dev.cap)
+	if (d->len < d->cap)
 		mask |= EPOLLOUT | EPOLLWRNORM;
 	if (!has_writer && (file->f_mode & FMODE_READ))
 		mask |= EPOLLHUP;
-	mutex_unlock(&dev.lock);
+	mutex_unlock(&d->lock);
 	return mask;
 }
 
-static void get_stats(struct rust_sample_stats *s)
+static void get_stats(struct c_sample *d, struct rust_sample_stats *s)
 {
 	memset(s, 0, sizeof(*s));
-	mutex_lock(&dev.lock);
-	s->bytes_read = dev.bytes_read;
-	s->bytes_written = dev.bytes_written;
-	s->reads = dev.reads;
-	s->writes = dev.writes;
-	s->len = dev.len;
-	s->capacity = dev.cap;
-	mutex_unlock(&dev.lock);
-	s->readers = atomic_read(&dev.readers);
-	s->writers = atomic_read(&dev.writers);
+	mutex_lock(&d->lock);
+	s->bytes_read = d->bytes_read;
+	s->bytes_written = d->bytes_written;
+	s->reads = d->reads;
+	s->writes = d->writes;
+	s->len = d->len;
+	s->capacity = d->cap;
+	mutex_unlock(&d->lock);
+	s->readers = atomic_read(&d->readers);
+	s->writers = atomic_read(&d->writers);
 }
 
-static long set_capacity(u64 bytes)
+static long set_capacity(struct c_sample *d, u64 bytes)
 {
 	u8 *buf, *old;
 	size_t a_off, a_len, b_len;
@@ -268,39 +303,40 @@ static long set_capacity(u64 bytes)
 	buf = kvzalloc(bytes, GFP_KERNEL);
 	if (!buf)
 		return -ENOMEM;
-	mutex_lock(&dev.lock);
-	if (dev.len > bytes) {
-		mutex_unlock(&dev.lock);
+	mutex_lock(&d->lock);
+	if (d->len > bytes) {
+		mutex_unlock(&d->lock);
 		kvfree(buf);
 		return -EBUSY;
 	}
-	readable_runs(&a_off, &a_len, &b_len);
-	memcpy(buf, dev.buf + a_off, a_len);
-	memcpy(buf + a_len, dev.buf, b_len);
-	old = dev.buf;
-	dev.buf = buf;
-	dev.cap = bytes;
-	dev.head = 0;
-	mutex_unlock(&dev.lock);
+	readable_runs(d, &a_off, &a_len, &b_len);
+	memcpy(buf, d->buf + a_off, a_len);
+	memcpy(buf + a_len, d->buf, b_len);
+	old = d->buf;
+	d->buf = buf;
+	d->cap = bytes;
+	d->head = 0;
+	mutex_unlock(&d->lock);
 	kvfree(old);
-	writable_now();
+	writable_now(d);
 	return 0;
 }
 
 static long c_sample_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
+	struct c_sample *d = file->private_data;
 	void __user *uarg = (void __user *)arg;
 	struct rust_sample_stats s;
 	u64 v;
 
 	switch (cmd) {
 	case RUST_SAMPLE_IOC_GET_STATS:
-		get_stats(&s);
+		get_stats(d, &s);
 		return copy_to_user(uarg, &s, sizeof(s)) ? -EFAULT : 0;
 	case RUST_SAMPLE_IOC_GET_CAPACITY:
-		mutex_lock(&dev.lock);
-		v = dev.cap;
-		mutex_unlock(&dev.lock);
+		mutex_lock(&d->lock);
+		v = d->cap;
+		mutex_unlock(&d->lock);
 		return put_user(v, (u64 __user *)uarg);
 	case RUST_SAMPLE_IOC_SET_CAPACITY:
 		if (!capable(CAP_SYS_ADMIN))
@@ -309,15 +345,15 @@ static long c_sample_ioctl(struct file *file, unsigned int cmd, unsigned long ar
 			return -EFAULT;
 		if (!valid_capacity(v))
 			return -EINVAL;
-		return set_capacity(v);
+		return set_capacity(d, v);
 	case RUST_SAMPLE_IOC_CLEAR:
 		if (!capable(CAP_SYS_ADMIN))
 			return -EPERM;
-		mutex_lock(&dev.lock);
-		dev.head = 0;
-		dev.len = 0;
-		mutex_unlock(&dev.lock);
-		writable_now();
+		mutex_lock(&d->lock);
+		d->head = 0;
+		d->len = 0;
+		mutex_unlock(&d->lock);
+		writable_now(d);
 		return 0;
 	default:
 		return -ENOTTY;
@@ -330,23 +366,24 @@ static long c_sample_ioctl(struct file *file, unsigned int cmd, unsigned long ar
  */
 static int c_sample_fasync(int fd, struct file *file, int on)
 {
+	struct c_sample *d = file->private_data;
 	int ret = 0;
 
 	if (file->f_mode & FMODE_READ)
-		ret = fasync_helper(fd, file, on, &fasync_readers);
+		ret = fasync_helper(fd, file, on, &d->fasync_readers);
 	if ((file->f_mode & FMODE_WRITE) && ret >= 0) {
-		ret = fasync_helper(fd, file, on, &fasync_writers);
+		ret = fasync_helper(fd, file, on, &d->fasync_writers);
 		if (ret < 0 && (file->f_mode & FMODE_READ))
-			fasync_helper(-1, file, 0, &fasync_readers);
+			fasync_helper(-1, file, 0, &d->fasync_readers);
 	}
 	return ret;
 }
 
-static void show_stats(struct seq_file *m)
+static void show_stats(struct c_sample *d, struct seq_file *m)
 {
 	struct rust_sample_stats s;
 
-	get_stats(&s);
+	get_stats(d, &s);
 	seq_printf(m, "bytes_read:\t%llu\nbytes_written:\t%llu\nreads:\t%llu\nwrites:\t%llu\n",
 		   s.bytes_read, s.bytes_written, s.reads, s.writes);
 	seq_printf(m, "len:\t%llu\ncapacity:\t%llu\nreaders:\t%u\nwriters:\t%u\n",
@@ -355,12 +392,16 @@ static void show_stats(struct seq_file *m)
 
 static void c_sample_show_fdinfo(struct seq_file *m, struct file *file)
 {
-	show_stats(m);
+	struct c_sample *d = file->private_data;
+
+	show_stats(d, m);
 }
 
 static int stats_show(struct seq_file *m, void *unused)
 {
-	show_stats(m);
+	struct c_sample *d = m->private;
+
+	show_stats(d, m);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(stats);
@@ -380,47 +421,100 @@ static const struct file_operations c_sample_fops = {
 	.show_fdinfo = c_sample_show_fdinfo,
 };
 
-static struct miscdevice c_sample_misc = {
-	.minor = MISC_DYNAMIC_MINOR,
-	.name = "c_sample",
-	.fops = &c_sample_fops,
-	.mode = 0666,
-};
+/* Tears down a device that c_sample_create() made. */
+static void c_sample_destroy(struct c_sample *d)
+{
+	/* The node first, so no new open starts while the rest goes. */
+	misc_deregister(&d->misc);
+	debugfs_remove(d->debugfs_dir);
+	kvfree(d->buf);
+	kfree(d);
+}
+
+/*
+ * Creates device index: the FIFO, its debugfs directory, then its node, so
+ * nothing can open a device that is not complete. The first keeps the
+ * single-device name, the others are numbered from 1.
+ */
+static struct c_sample *c_sample_create(unsigned int index)
+{
+	struct c_sample *d = kzalloc(sizeof(*d), GFP_KERNEL);
+	int ret = -ENOMEM;
+
+	if (!d)
+		return ERR_PTR(-ENOMEM);
+	mutex_init(&d->lock);
+	init_waitqueue_head(&d->readable);
+	init_waitqueue_head(&d->writable);
+	d->buf = kvzalloc(capacity, GFP_KERNEL);
+	if (!d->buf)
+		goto free_dev;
+	d->cap = capacity;
+	d->index = index;
+	if (index)
+		snprintf(d->name, sizeof(d->name), "c_sample%u", index);
+	else
+		strscpy(d->name, "c_sample");
+	d->debugfs_dir = debugfs_create_dir(d->name, NULL);
+	debugfs_create_file("stats", 0444, d->debugfs_dir, d, &stats_fops);
+	d->misc.minor = MISC_DYNAMIC_MINOR;
+	d->misc.name = d->name;
+	d->misc.fops = &c_sample_fops;
+	d->misc.mode = 0666;
+	ret = misc_register(&d->misc);
+	if (ret)
+		goto remove_debugfs;
+	return d;
+
+remove_debugfs:
+	debugfs_remove(d->debugfs_dir);
+	kvfree(d->buf);
+free_dev:
+	kfree(d);
+	return ERR_PTR(ret);
+}
+
+static void c_sample_destroy_all(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(devs) && devs[i]; i++) {
+		c_sample_destroy(devs[i]);
+		devs[i] = NULL;
+	}
+}
 
 static int __init c_sample_init(void)
 {
-	int ret;
+	unsigned int i;
 
 	if (!valid_capacity(capacity)) {
 		pr_err("capacity=%lu is out of bounds: it must be between %d and %d bytes\n",
 		       capacity, RUST_SAMPLE_MIN_CAPACITY, RUST_SAMPLE_MAX_CAPACITY);
 		return -EINVAL;
 	}
-	mutex_init(&dev.lock);
-	init_waitqueue_head(&dev.readable);
-	init_waitqueue_head(&dev.writable);
-	dev.buf = kvzalloc(capacity, GFP_KERNEL);
-	if (!dev.buf)
-		return -ENOMEM;
-	dev.cap = capacity;
-	debugfs_dir = debugfs_create_dir("c_sample", NULL);
-	debugfs_create_file("stats", 0444, debugfs_dir, NULL, &stats_fops);
-	ret = misc_register(&c_sample_misc);
-	if (ret) {
-		debugfs_remove(debugfs_dir);
-		kvfree(dev.buf);
-		return ret;
+	if (devices < 1 || devices > RUST_SAMPLE_MAX_DEVICES) {
+		pr_err("devices=%u is out of bounds: it must be between 1 and %d\n",
+		       devices, RUST_SAMPLE_MAX_DEVICES);
+		return -EINVAL;
 	}
-	pr_info("loaded, capacity %lu bytes\n", capacity);
+	for (i = 0; i < devices; i++) {
+		struct c_sample *d = c_sample_create(i);
+
+		if (IS_ERR(d)) {
+			c_sample_destroy_all();
+			return PTR_ERR(d);
+		}
+		devs[i] = d;
+	}
+	pr_info("loaded, %u device(s), capacity %lu bytes\n", devices, capacity);
 	return 0;
 }
 
 static void __exit c_sample_exit(void)
 {
 	pr_info("unloading\n");
-	misc_deregister(&c_sample_misc);
-	debugfs_remove(debugfs_dir);
-	kvfree(dev.buf);
+	c_sample_destroy_all();
 }
 
 module_init(c_sample_init);

@@ -64,15 +64,144 @@ data_gone_after_reload() {
 	grep -q "^len:	0\$" "$STATS" || { echo "data survived the reload:"; cat "$STATS"; return 1; }
 }
 
-# capacity_refused VALUE: insmod fails with EINVAL, says why in one line and
-# leaves nothing registered.
-capacity_refused() {
-	out=$(rs-devtest --load "$MOD" "capacity=$1") && { echo "loading with capacity=$1 succeeded"; rmmod "$NAME"; return 1; }
+# param_refused PARAM VALUE: insmod fails with EINVAL, says why in one line
+# and leaves nothing registered.
+param_refused() {
+	out=$(rs-devtest --load "$MOD" "$1=$2") && { echo "loading with $1=$2 succeeded"; rmmod "$NAME"; return 1; }
 	[ "$out" = EINVAL ] || { echo "loading failed with $out, want EINVAL"; return 1; }
-	n=$(dmesg | grep -c "$NAME: capacity=$1 is out of bounds")
-	[ "$n" = 1 ] || { echo "$n log lines for capacity=$1, want 1"; return 1; }
+	n=$(dmesg | grep -c "$NAME: $1=$2 is out of bounds")
+	[ "$n" = 1 ] || { echo "$n log lines for $1=$2, want 1"; return 1; }
 	[ ! -e "$DEV" ] || { echo "$DEV exists after a refused load"; return 1; }
 	[ ! -d "/sys/module/$NAME" ] || { echo "the module stayed loaded"; return 1; }
+}
+
+# The device nodes and debugfs directories of this driver, one per line.
+driver_entries() {
+	ls /dev /sys/kernel/debug | grep -E "^$NAME[0-9]*\$"
+}
+
+# One device unless asked: devices=1 is exactly the single-device driver.
+one_device_by_default() {
+	n=$(driver_entries | grep -c .)
+	[ "$n" = 2 ] || { echo "$n nodes and debugfs directories, want 2:" $(driver_entries); return 1; }
+}
+
+# devices=16: sixteen misc nodes with distinct minors and sixteen debugfs
+# directories, all gone after rmmod.
+devices_max_load_unload() {
+	insmod "$MOD" devices=16 || return 1
+	minors=
+	i=0
+	while [ $i -lt 16 ]; do
+		node=$DEV
+		[ $i = 0 ] || node=$DEV$i
+		[ -c "$node" ] && [ "$(stat -c %t "$node")" = a ] || { echo "$node is no misc node"; rmmod "$NAME"; return 1; }
+		[ -f "/sys/kernel/debug/${node#/dev/}/stats" ] || { echo "no debugfs stats for $node"; rmmod "$NAME"; return 1; }
+		minors="$minors $(stat -c %T "$node")"
+		i=$((i + 1))
+	done
+	n=$(driver_entries | grep -c .)
+	[ "$n" = 32 ] || { echo "$n entries, want 32:" $(driver_entries); rmmod "$NAME"; return 1; }
+	distinct=$(echo $minors | tr ' ' '\n' | sort -u | grep -c .)
+	[ "$distinct" = 16 ] || { echo "minors$minors are not distinct"; rmmod "$NAME"; return 1; }
+	rmmod "$NAME" || { echo "rmmod failed"; return 1; }
+	left=$(driver_entries)
+	[ -z "$left" ] || { echo "left behind:" $left; return 1; }
+}
+
+TRACEFS=/sys/kernel/tracing
+
+# bounded CMD...: runs CMD, killing it after 10 s, so that a check whose
+# driver never wakes a sleeper fails by name instead of hanging the VM.
+# (busybox's timeout(1) would not do: its watcher process keeps CMD's
+# files open for up to a second after CMD ends, and rmmod fails.)
+bounded() {
+	"$@" &
+	bounded_wait $!
+}
+
+# bounded_wait PID: waits for a background job, for 10 s at most.
+bounded_wait() {
+	i=0
+	while kill -0 "$1" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -le 200 ] || { kill -9 "$1"; echo "a call on the device never returned"; break; }
+		sleep 0.05
+	done
+	wait "$1"
+}
+
+# The driver's events, in the order they were recorded: "EVENT: FIELDS".
+trace_events_seen() {
+	grep -o -E ": (write|read|wait): dev=.*" $TRACEFS/trace | sed 's/^: //'
+}
+
+# event_within TEXT: waits up to 10 s for an event starting with TEXT.
+event_within() {
+	i=0
+	until trace_events_seen | grep -q "^$1"; do
+		i=$((i + 1))
+		[ $i -lt 200 ] || { echo "no '$1' event"; return; }
+		sleep 0.05
+	done
+}
+
+# The trace events $NAME:write, $NAME:read and $NAME:wait, read through
+# tracefs: each fires with the device's index, the bytes and the FIFO's
+# length, in the order the calls happened; nothing is recorded once the
+# events are disabled again.
+trace_events() {
+	[ -d $TRACEFS/events ] || mount -t tracefs nodev $TRACEFS || return 1
+	insmod "$MOD" devices=2 capacity=4096 || return 1
+	for e in write read wait; do
+		[ -f "$TRACEFS/events/$NAME/$e/format" ] || { echo "no $NAME:$e in tracefs"; rmmod "$NAME"; return 1; }
+	done
+	: >$TRACEFS/trace
+	echo 1 >"$TRACEFS/events/$NAME/enable"
+	# Every call on the device is bounded in time.
+	bounded printf hello >"$DEV"
+	bounded dd if="$DEV" bs=3 count=1 of=/dev/null 2>/dev/null
+	bounded printf abc >"${DEV}1"
+	bounded dd if="$DEV" bs=2 count=1 of=/dev/null 2>/dev/null
+	# A reader that must wait: a writer holds the device open.
+	exec 5>"$DEV"
+	dd if="$DEV" bs=4 count=1 of=/dev/null 2>/dev/null &
+	reader=$!
+	event_within "wait: dev=0 reader"
+	bounded printf ping >&5
+	bounded_wait $reader
+	# A writer that must wait: the FIFO (4096 bytes) is full.
+	bounded dd if=/dev/zero bs=4096 count=1 of="$DEV" 2>/dev/null
+	printf x >&5 &
+	writer=$!
+	event_within "wait: dev=0 writer"
+	bounded dd if="$DEV" bs=4096 count=1 of=/dev/null 2>/dev/null
+	bounded_wait $writer
+	exec 5>&-
+	echo 0 >"$TRACEFS/events/$NAME/enable"
+	bounded printf quiet >"${DEV}1"
+	got=$(trace_events_seen)
+	rmmod "$NAME" || return 1
+	want="write: dev=0 bytes=5 len=5
+read: dev=0 bytes=3 len=2
+write: dev=1 bytes=3 len=3
+read: dev=0 bytes=2 len=0
+wait: dev=0 reader bytes=4 len=0
+write: dev=0 bytes=4 len=4
+read: dev=0 bytes=4 len=0
+write: dev=0 bytes=4096 len=4096
+wait: dev=0 writer bytes=1 len=4096
+read: dev=0 bytes=4096 len=0
+write: dev=0 bytes=1 len=1"
+	[ "$got" = "$want" ] || { echo "events:" $got; return 1; }
+}
+
+# Isolation between devices: rs-devtest's devices tests on three of them.
+devices_isolated() {
+	insmod "$MOD" devices=3 || { not_ok "${P}devices-load" "insmod devices=3 failed"; return; }
+	rs-devtest devices 65536 "$DEV" "${DEV}1" "${DEV}2" >/tmp/devices.out || RS_FAILED=1
+	sed -e "s/^RS-TEST ok /&$P/" -e "s/^RS-TEST not ok /&$P/" /tmp/devices.out >&3
+	rmmod "$NAME" || not_ok "${P}devices-unload" "rmmod after the devices tests failed"
 }
 
 # capacity_accepted VALUE: insmod works and the FIFO has that capacity.
@@ -100,6 +229,7 @@ full_suite() {
 	check "${P}module-loads" insmod "$MOD"
 	check "${P}device-node-is-misc-chardev" is_misc_chardev
 	check "${P}device-node-mode-0666" node_mode_is_0666
+	check "${P}devices-one-by-default" one_device_by_default
 	check "${P}echo-cat-roundtrip" echo_cat_roundtrip
 	# The userspace suite writes its own result lines.
 	rs-devtest "$DEV" 65536 >/tmp/devtest.out || RS_FAILED=1
@@ -115,9 +245,14 @@ full_suite() {
 	check "${P}data-gone-after-reload" data_gone_after_reload
 	check "${P}module-unloads" rmmod "$NAME"
 	check "${P}device-node-removed" node_gone
-	check "${P}capacity-param-too-small-refused" capacity_refused 4095
-	check "${P}capacity-param-too-large-refused" capacity_refused 16777217
-	check "${P}capacity-param-zero-refused" capacity_refused 0
+	check "${P}capacity-param-too-small-refused" param_refused capacity 4095
+	check "${P}capacity-param-too-large-refused" param_refused capacity 16777217
+	check "${P}capacity-param-zero-refused" param_refused capacity 0
+	check "${P}devices-param-zero-refused" param_refused devices 0
+	check "${P}devices-param-too-many-refused" param_refused devices 17
+	check "${P}devices-max-load-unload" devices_max_load_unload
+	check "${P}trace-events" trace_events
+	devices_isolated
 	check "${P}capacity-param-min-accepted" capacity_accepted 4096
 	check "${P}capacity-param-max-accepted" capacity_accepted 16777216
 	check "${P}insmod-rmmod-$1-cycles" load_cycles "$1"
@@ -216,6 +351,33 @@ no_leaks() {
 
 param() { sed -n "s/.*rs\.$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
 
+# reliability DRIVER: stress, then fuzzing, each on two devices of one load
+# at once (devices=2). Each run is exact about its own device (the fuzzer
+# predicts every count), so a byte, a count or a wake-up that crossed from
+# one device to the other fails it. Lines of the first device carry no
+# prefix for rust_sample and "c_sample:" for the twin; the second device's
+# carry its node's name.
+reliability() {
+	insmod "/lib/modules/$1.ko" devices=2 || { not_ok "$1:load-devices-2" "insmod failed"; return; }
+	first=
+	[ "$1" = rust_sample ] || first="$1:"
+	for run in stress fuzz; do
+		rs-devtest "$run" "/dev/${1}1" "$(param "$run")" "$(($(param seed) + 1))" >/tmp/$run-1.out &
+		bg=$!
+		rs-devtest "$run" "/dev/$1" "$(param "$run")" "$(param seed)" >/tmp/$run-0.out ||
+			not_ok "$first$run" "rs-devtest exited with $?"
+		wait $bg || not_ok "${1}1:$run" "rs-devtest exited with $?"
+		prefix "$first" </tmp/$run-0.out >&3
+		prefix "${1}1:" </tmp/$run-1.out >&3
+	done
+	rmmod "$1"
+}
+
+# prefix P: result and figure lines from stdin, their names prefixed by P.
+prefix() {
+	sed -e "s/^RS-FIGURE /&$1/" -e "s/^RS-TEST ok /&$1/" -e "s/^RS-TEST not ok /&$1/"
+}
+
 case "$1" in
 test)
 	both_suites 100
@@ -230,25 +392,14 @@ debug)
 	echo "RS-FIGURE phase_full_suite_seconds $(($(date +%s) - start))" >&3
 
 	start=$(date +%s)
-	insmod "$MOD"
-	rs-devtest stress "$DEV" "$(param stress)" "$(param seed)" >&3 || not_ok stress "rs-devtest exited with $?"
-	echo "RS-FIGURE phase_stress_seconds $(($(date +%s) - start))" >&3
+	reliability rust_sample
+	echo "RS-FIGURE phase_stress_fuzz_seconds $(($(date +%s) - start))" >&3
+	# The same against the C twin: what each driver's run found sits side
+	# by side.
 	start=$(date +%s)
-	rs-devtest fuzz "$DEV" "$(param fuzz)" "$(param seed)" >&3 || not_ok fuzz "rs-devtest exited with $?"
-	echo "RS-FIGURE phase_fuzz_seconds $(($(date +%s) - start))" >&3
-
-	# The same stress and fuzzing against the C twin, whose figures carry
-	# its name: what each driver's run found sits side by side.
-	start=$(date +%s)
-	insmod /lib/modules/c_sample.ko
-	rs-devtest stress /dev/c_sample "$(param stress)" "$(param seed)" >/tmp/c-stress.out ||
-		not_ok c_sample:stress "rs-devtest exited with $?"
-	rs-devtest fuzz /dev/c_sample "$(param fuzz)" "$(param seed)" >/tmp/c-fuzz.out ||
-		not_ok c_sample:fuzz "rs-devtest exited with $?"
-	sed -e 's/^RS-FIGURE /&c_sample:/' -e 's/^RS-TEST ok /&c_sample:/' \
-		-e 's/^RS-TEST not ok /&c_sample:/' /tmp/c-stress.out /tmp/c-fuzz.out >&3
-	rmmod c_sample
+	reliability c_sample
 	echo "RS-FIGURE phase_c_twin_stress_fuzz_seconds $(($(date +%s) - start))" >&3
+	insmod "$MOD"
 
 	# failslab, aimed by fail-nth at one task's N-th allocation.
 	start=$(date +%s)
@@ -256,7 +407,9 @@ debug)
 	echo 0 >/sys/kernel/debug/failslab/verbose
 	rs-devtest fault-resize "$DEV" >&3 || not_ok fault-injection-resize "rs-devtest exited with $?"
 	rmmod rust_sample
-	rs-devtest fault-load "$MOD" capacity=8192 >&3 || not_ok fault-injection-load "rs-devtest exited with $?"
+	# The production module, as users load it (scripts/stage.sh says why).
+	rs-devtest fault-load /lib/modules/production/rust_sample.ko "capacity=8192 devices=3" >&3 ||
+		not_ok fault-injection-load "rs-devtest exited with $?"
 	echo "RS-FIGURE phase_fault_injection_seconds $(($(date +%s) - start))" >&3
 
 	start=$(date +%s)
@@ -269,9 +422,25 @@ bench)
 	# No address-space randomisation: buffer alignment changes the copy
 	# routines' paths, and the icount run must repeat to the instruction.
 	echo 0 >/proc/sys/kernel/randomize_va_space
+	set -- "$(param benchmode)" "$(param benchscale)" "$(param benchreps)"
+	# What the trace events cost: both drivers built without them, then
+	# built in and disabled (as always), then enabled.
+	mount -t tracefs nodev $TRACEFS || exit 1
+	insmod /lib/modules/notrace/rust_sample.ko || exit 1
+	insmod /lib/modules/notrace/c_sample.ko || exit 1
+	[ ! -d $TRACEFS/events/rust_sample ] || { echo "the build without events has events"; exit 1; }
+	rs-bench trace "$@" absent >&3 || exit 1
+	rmmod rust_sample c_sample || exit 1
 	insmod /lib/modules/rust_sample.ko || exit 1
 	insmod /lib/modules/c_sample.ko || exit 1
-	rs-bench "$(param benchmode)" "$(param benchscale)" "$(param benchreps)" >&3 || exit 1
+	rs-bench trace "$@" off >&3 || exit 1
+	echo 1 >$TRACEFS/events/rust_sample/enable || exit 1
+	echo 1 >$TRACEFS/events/c_sample/enable || exit 1
+	rs-bench trace "$@" on >&3 || exit 1
+	echo 0 >$TRACEFS/events/rust_sample/enable
+	echo 0 >$TRACEFS/events/c_sample/enable
+	# Everything else, with the events built in and disabled.
+	rs-bench "$@" >&3 || exit 1
 	rmmod rust_sample c_sample || exit 1
 	;;
 profile)

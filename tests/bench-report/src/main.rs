@@ -213,6 +213,40 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
 
+    // Trace events: what they cost per write+read, from modules built
+    // without them, with them built in and disabled, and enabled.
+    let trace_cell = |label: &str| -> Cell { (format!("trace_{label}"), 1, 1, 1, "ns".into()) };
+    if icount.contains_key(&trace_cell("absent")) {
+        writeln!(
+            md,
+            "\n**Trace events** (icount: instructions per 1-byte write+read; each driver built without its events, with them built in and disabled, and with them enabled)\n"
+        )?;
+        writeln!(
+            md,
+            "| driver | without | disabled | enabled | disabled − without | enabled − without |\n|---|---:|---:|---:|---:|---:|"
+        )?;
+        for t in ["rust_sample", "c_sample"] {
+            let v = |label: &str| {
+                icount
+                    .get(&trace_cell(label))
+                    .and_then(|b| b.get(t))
+                    .map(|r| n(r, "median"))
+                    .unwrap_or(f64::NAN)
+            };
+            let (absent, off, on) = (v("absent"), v("off"), v("on"));
+            writeln!(
+                md,
+                "| {t} | {} | {} | {} | {:+.0} ({:+.2}%) | {:+.0} |",
+                fmt(absent),
+                fmt(off),
+                fmt(on),
+                off - absent,
+                (off / absent - 1.0) * 100.0,
+                on - absent,
+            )?;
+        }
+    }
+
     // Wall clock: noisy, so the comparison is an interval.
     let wall = table(&records, "wall");
     if !wall.is_empty() {

@@ -189,6 +189,59 @@ fn write_read_1b(t: Target, iters: usize) -> f64 {
     ns
 }
 
+/// Bytes through io_uring on one thread: each submission queues `DEPTH`
+/// writes of `block` bytes and then `DEPTH` reads of `block`, and waits for
+/// all of them. Every request can go ahead at once, so each completes
+/// inline in `io_uring_enter`, through the file's `IOCB_NOWAIT` path.
+/// Returns seconds.
+fn uring_stream(t: Target, block: usize, total: usize) -> f64 {
+    use io_uring::{
+        opcode,
+        types,
+        IoUring, //
+    };
+    const DEPTH: usize = 4;
+    let (w, r) = t.open(0);
+    let mut ring = IoUring::new(2 * DEPTH as u32).expect("io_uring_setup");
+    let out = vec![0x5au8; block];
+    let mut inp = vec![0u8; block];
+    let rounds = total / (block * DEPTH);
+    let start = Instant::now();
+    for _ in 0..rounds {
+        for i in 0..DEPTH {
+            let sqe = opcode::Write::new(types::Fd(w), out.as_ptr(), block as u32)
+                .offset(u64::MAX)
+                .build()
+                .user_data(i as u64);
+            // SAFETY: `out` outlives the request (we wait for it below).
+            unsafe { ring.submission().push(&sqe) }.expect("queue a write");
+        }
+        for i in 0..DEPTH {
+            // Every read lands in the same buffer: only the counts matter.
+            let sqe = opcode::Read::new(types::Fd(r), inp.as_mut_ptr(), block as u32)
+                .offset(u64::MAX)
+                .build()
+                .user_data((DEPTH + i) as u64);
+            // SAFETY: `inp` outlives the request (we wait for it below).
+            unsafe { ring.submission().push(&sqe) }.expect("queue a read");
+        }
+        ring.submit_and_wait(2 * DEPTH).expect("io_uring_enter");
+        for cqe in ring.completion() {
+            assert_eq!(
+                cqe.result(),
+                block as i32,
+                "{}: uring request {}",
+                t.name(),
+                cqe.user_data()
+            );
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    close(w);
+    close(r);
+    secs
+}
+
 /// Nanoseconds per round trip: A writes a byte into the target, B (another
 /// process) reads it and answers through a pipe(2), A reads the answer. The
 /// device is one FIFO, so the return path is a pipe for every target; only
@@ -406,8 +459,36 @@ fn one_op(op: &str, t: Target, iters: usize) {
     close(r);
 }
 
+/// `rs-bench trace MODE SCALE REPS LABEL`: write_read_1b on both drivers,
+/// as the main run measures it, recorded as workload `trace_LABEL`. The VM
+/// runs it with modules built without trace events (`absent`), with them
+/// built in and disabled (`off`), and enabled (`on`).
+fn trace_cost(mode: &str, scale: usize, reps: usize, label: &str) {
+    let drivers = [Target::Rust, Target::C];
+    let workload: &'static str = Box::leak(format!("trace_{label}").into_boxed_str());
+    let v = alternate(&drivers, reps, |t| (write_read_1b(t, 20_000 / scale), 0.0));
+    for (t, (ns, _)) in drivers.iter().zip(v) {
+        let c = Cell {
+            target: *t,
+            workload,
+            block: 1,
+            writers: 1,
+            readers: 1,
+            unit: "ns",
+            higher_is_better: false,
+        };
+        emit(mode, &c, ns);
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.len() == 6 && args[1] == "trace" {
+        let scale = args[3].parse().unwrap_or(1usize).max(1);
+        let reps = args[4].parse().unwrap_or(5usize).max(1);
+        trace_cost(&args[2], scale, reps, &args[5]);
+        return;
+    }
     if args.len() == 5 && args[1] == "op" {
         let t = match args[3].as_str() {
             "rust_sample" => Target::Rust,
@@ -450,6 +531,15 @@ fn main() {
                 &cell(*t, "throughput", block, 1, 1, "ops/s", true),
                 ops,
             );
+        }
+    }
+    for block in [64usize, 4096] {
+        let total = (block * 8_000).min(16 << 20) / scale;
+        let v = alternate(&fifos, reps, |t| {
+            (total as f64 / uring_stream(t, block, total) / 1e6, 0.0)
+        });
+        for (t, (mbs, _)) in fifos.iter().zip(v) {
+            emit(&mode, &cell(*t, "io_uring", block, 1, 1, "MB/s", true), mbs);
         }
     }
     let iters = 20_000 / scale;

@@ -7,13 +7,12 @@
 //!
 //! - `rs-devtest fault-load MODULE PARAMS`: sweeps `finit_module`. Every
 //!   attempt must either load the module or fail with `ENOMEM` leaving
-//!   nothing behind.
+//!   nothing behind: no module, no device node, no debugfs directory. With
+//!   `devices=N` the failures also land part-way through registering the
+//!   devices, after some nodes exist.
 //! - `rs-devtest fault-resize DEVICE`: sweeps `SET_CAPACITY`. Every attempt
 //!   must either resize or fail with `ENOMEM`, keeping the old capacity and
 //!   contents. A single failure is often absorbed (kvmalloc falls back from
-//!   kmalloc to vmalloc), so it then also fails *every* slab allocation of
-//!   the task during one call (failslab's task filter and `make-it-fail`),
-//!   which must end in `ENOMEM` with the state intact. A single failure is often absorbed (kvmalloc falls back from
 //!   kmalloc to vmalloc), so it then also fails *every* slab allocation of
 //!   the task during one call (failslab's task filter and `make-it-fail`),
 //!   which must end in `ENOMEM` with the state intact.
@@ -83,6 +82,21 @@ fn module_loaded() -> bool {
         .is_ok_and(|m| m.lines().any(|l| l.starts_with("rust_sample ")))
 }
 
+/// The device nodes and debugfs directories of any `rust_sample` device.
+fn leftovers() -> Res<Vec<String>> {
+    let mut found = Vec::new();
+    for dir in ["/dev", "/sys/kernel/debug"] {
+        let entries = std::fs::read_dir(dir).map_err(|e| format!("{dir}: {e}"))?;
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with("rust_sample") {
+                found.push(format!("{dir}/{name}"));
+            }
+        }
+    }
+    Ok(found)
+}
+
 fn unload() -> Res<()> {
     let name = std::ffi::CString::new("rust_sample").map_err(|e| e.to_string())?;
     // SAFETY: a valid C string; O_NONBLOCK as rmmod does.
@@ -96,6 +110,11 @@ fn unload() -> Res<()> {
 pub fn load(path: &str, params: &str) -> Res<()> {
     let image = std::fs::File::open(path).map_err(|e| e.to_string())?;
     let params_c = std::ffi::CString::new(params).map_err(|e| e.to_string())?;
+    let devices = params
+        .split(' ')
+        .find_map(|p| p.strip_prefix("devices="))
+        .map_or(Ok(1), str::parse::<usize>)
+        .map_err(|e| format!("devices= in {params:?}: {e}"))?;
     let (mut injected, mut enomem) = (0u32, 0u32);
     for nth in 1..=MAX_SWEEP {
         use std::os::fd::AsRawFd;
@@ -113,6 +132,16 @@ pub fn load(path: &str, params: &str) -> Res<()> {
         let hit = fail.injected()?;
         injected += hit as u32;
         if r == 0 {
+            // A load that succeeds has every device, whatever failed inside.
+            let nodes = leftovers()?
+                .iter()
+                .filter(|p| p.starts_with("/dev/"))
+                .count();
+            if nodes != devices {
+                return Err(format!(
+                    "with allocation {nth} failing the load succeeded with {nodes} of {devices} device nodes"
+                ));
+            }
             unload()?;
             if !hit {
                 // The whole load made fewer than `nth` allocations.
@@ -129,9 +158,10 @@ pub fn load(path: &str, params: &str) -> Res<()> {
             ));
         }
         enomem += 1;
-        if module_loaded() || std::path::Path::new("/dev/rust_sample").exists() {
+        let left = leftovers()?;
+        if module_loaded() || !left.is_empty() {
             return Err(format!(
-                "a load that failed at allocation {nth} left something registered"
+                "a load that failed at allocation {nth} left something registered: {left:?}"
             ));
         }
     }

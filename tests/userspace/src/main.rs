@@ -2,11 +2,14 @@
 
 //! rs-devtest: the device test suite, run inside the test VM as root.
 //!
-//! Usage: `rs-devtest DEVICE DEFAULT_CAPACITY`. Prints one line per test,
+//! Usage: `rs-devtest DEVICE DEFAULT_CAPACITY`, or `rs-devtest devices
+//! DEFAULT_CAPACITY DEV0 DEV1 ...` for several devices of one load (see
+//! `devices.rs`). Prints one line per test,
 //! `RS-TEST ok NAME` or `RS-TEST not ok NAME: WHY`, and exits non-zero if
 //! any failed. The device path is a parameter so that another driver with
 //! the same ABI can run the same suite.
 
+mod devices;
 mod faults;
 mod fuzz;
 mod isolate;
@@ -15,6 +18,7 @@ mod stall;
 mod stress;
 mod sys;
 mod tests;
+mod uring;
 
 use std::time::{
     Duration,
@@ -55,6 +59,21 @@ fn main() {
         }
         std::process::exit(0);
     }
+    if args.len() >= 5 && args[1] == "devices" {
+        let Ok(default_capacity) = args[2].parse::<u64>() else {
+            eprintln!("rs-devtest: DEFAULT_CAPACITY must be a number");
+            std::process::exit(2);
+        };
+        let d = devices::Devices {
+            paths: args[3..].to_vec(),
+            default_capacity,
+        };
+        let tests = devices::ALL.iter().map(|&(name, test)| {
+            let d = &d;
+            (name, move || devices::reset(d).and_then(|()| test(d)))
+        });
+        std::process::exit(run_all(tests));
+    }
     if args.len() != 3 {
         eprintln!("usage: rs-devtest DEVICE DEFAULT_CAPACITY");
         std::process::exit(2);
@@ -68,12 +87,20 @@ fn main() {
         dev,
         default_capacity,
     };
+    let tests = tests::ALL.iter().map(|&(name, test)| {
+        let ctx = &ctx;
+        (name, move || tests::reset(ctx).and_then(|()| test(ctx)))
+    });
+    std::process::exit(run_all(tests));
+}
+
+/// Runs each test in a child with a deadline (`isolate::run`), prints its
+/// result line, and returns the exit status: 0 if every test passed.
+fn run_all<F: FnOnce() -> sys::Res<()>>(tests: impl Iterator<Item = (&'static str, F)>) -> i32 {
     let mut failed = 0;
-    for (name, test) in tests::ALL {
+    for (name, test) in tests {
         let start = Instant::now();
-        let res = isolate::run(TEST_TIMEOUT, || {
-            tests::reset(&ctx).and_then(|()| test(&ctx))
-        });
+        let res = isolate::run(TEST_TIMEOUT, test);
         let ms = start.elapsed().as_millis();
         match res {
             Ok(()) => println!("RS-TEST ok {name}"),
@@ -84,7 +111,11 @@ fn main() {
         }
         eprintln!("rs-devtest: {name}: {ms} ms");
     }
-    std::process::exit(if failed == 0 { 0 } else { 1 });
+    if failed == 0 {
+        0
+    } else {
+        1
+    }
 }
 
 fn num(s: &str) -> sys::Res<u64> {

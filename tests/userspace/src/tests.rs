@@ -5,6 +5,7 @@
 
 use crate::rng::Rng;
 use crate::sys::*;
+use crate::uring;
 use libc::{
     O_NONBLOCK,
     O_RDONLY,
@@ -37,6 +38,15 @@ pub const ALL: &[(&str, Test)] = &[
     ("atomic-write-all-or-nothing", atomic_write_all_or_nothing),
     ("rwf-nowait-read", rwf_nowait_read),
     ("rwf-nowait-write", rwf_nowait_write),
+    ("uring-completes-at-once", |c| {
+        uring::completes_at_once(&c.dev)
+    }),
+    ("uring-read-waits-for-writer", |c| {
+        uring::read_waits_for_writer(&c.dev)
+    }),
+    ("uring-write-waits-for-reader", |c| {
+        uring::write_waits_for_reader(&c.dev)
+    }),
     ("splice-device-to-pipe", splice_device_to_pipe),
     ("splice-pipe-to-device", splice_pipe_to_device),
     ("splice-write-atomic", splice_write_atomic),
@@ -130,7 +140,7 @@ pub const ALL: &[(&str, Test)] = &[
     ("atomic-writes-odd-records", atomic_writes_odd_records),
 ];
 
-fn expect_err<T: std::fmt::Debug>(what: &str, r: Result<T, i32>, want: i32) -> Res<()> {
+pub(crate) fn expect_err<T: std::fmt::Debug>(what: &str, r: Result<T, i32>, want: i32) -> Res<()> {
     match r {
         Err(e) if e == want => Ok(()),
         Err(e) => Err(format!(
@@ -145,7 +155,7 @@ fn expect_err<T: std::fmt::Debug>(what: &str, r: Result<T, i32>, want: i32) -> R
     }
 }
 
-fn check(cond: bool, what: impl FnOnce() -> String) -> Res<()> {
+pub(crate) fn check(cond: bool, what: impl FnOnce() -> String) -> Res<()> {
     if cond {
         Ok(())
     } else {
@@ -477,7 +487,8 @@ fn sendfile_device_to_file(ctx: &Ctx) -> Res<()> {
     })
 }
 
-static SIGIO_SEEN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+pub(crate) static SIGIO_SEEN: std::sync::atomic::AtomicUsize =
+    std::sync::atomic::AtomicUsize::new(0);
 static SIGIO_FD: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
 static SIGIO_CODE: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
 
@@ -497,11 +508,11 @@ extern "C" fn on_sigio(_: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc:
 }
 
 // From <asm-generic/siginfo.h>; libc lacks them.
-const POLL_IN: i32 = 1;
+pub(crate) const POLL_IN: i32 = 1;
 const POLL_OUT: i32 = 2;
 
 /// Installs `on_sigio` for `sig`, with siginfo.
-fn catch_sigio(sig: i32) {
+pub(crate) fn catch_sigio(sig: i32) {
     // SAFETY: a plain handler of atomics, installed for this test's process.
     unsafe {
         let mut sa: libc::sigaction = std::mem::zeroed();
@@ -515,7 +526,7 @@ fn catch_sigio(sig: i32) {
 
 /// Waits up to `ms` for SIGIO number `n` (counted from 1); returns the
 /// last one's (si_fd, si_code), or None.
-fn sigio_event(n: usize, ms: u64) -> Option<(i32, i32)> {
+pub(crate) fn sigio_event(n: usize, ms: u64) -> Option<(i32, i32)> {
     use std::sync::atomic::Ordering::SeqCst;
     let start = Instant::now();
     while SIGIO_SEEN.load(SeqCst) < n {
@@ -1030,7 +1041,7 @@ fn wait_asleep(pid: libc::pid_t, why: &str) -> Res<()> {
 
 /// The scheduler state of one of our threads (`R`, `S`, `D`, ...), from
 /// `/proc/self/task/TID/stat`.
-fn thread_state(tid: i32) -> Res<char> {
+pub(crate) fn thread_state(tid: i32) -> Res<char> {
     let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat"))
         .map_err(|e| format!("stat of thread {tid}: {e}"))?;
     // The state follows the parenthesised command name.
@@ -1042,7 +1053,7 @@ fn thread_state(tid: i32) -> Res<char> {
 /// Starts a thread that reads `fd` once and sends the result; returns its
 /// TID once the thread is asleep (state `S`), which it can only be inside
 /// that read.
-fn blocked_reader(fd: i32) -> Res<(i32, std::sync::mpsc::Receiver<Result<usize, i32>>)> {
+pub(crate) fn blocked_reader(fd: i32) -> Res<(i32, std::sync::mpsc::Receiver<Result<usize, i32>>)> {
     let (tx, rx) = std::sync::mpsc::channel();
     let (tid_tx, tid_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
