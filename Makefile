@@ -9,7 +9,8 @@
 # And the pieces they are made of:
 #
 #   make              build rust_sample.ko against KDIR (never builds a kernel);
-#                     KUNIT=y adds the KUnit suites (the test build)
+#                     KUNIT=y adds the KUnit suites (the test build), TRACE=n
+#                     leaves the trace events out (make bench measures both)
 #   make kernel       provision the test kernel (idempotent, cached)
 #   make check        clippy (W=e), rustfmt, unsafe boundary, rust-analyzer,
 #                     the unstable features the module needs

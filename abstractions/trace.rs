@@ -12,8 +12,9 @@
 //! includes (the Rust binder's). An out-of-tree module's events are not
 //! there. So [`module_trace_events!`] declares the two symbols itself and
 //! then does exactly what `declare_trace!` does: a static branch on the
-//! tracepoint's key, which `CONFIG_JUMP_LABEL` makes a patched-out jump
-//! while the event is off, and the call into C only once it is on. The
+//! tracepoint's key (with `CONFIG_JUMP_LABEL` a patched-out jump while the
+//! event is off; without it, as on the test kernels, a load and a test of
+//! the key), and the call into C only once it is on. The
 //! wrappers are safe: the C side takes plain values and may run in any
 //! context a read or write runs in.
 

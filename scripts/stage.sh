@@ -19,10 +19,11 @@ make -s -C "$RS_ROOT" KDIR="$KDIR" KUNIT="$KUNIT" modules >"$stage/build.log" 2>
 	{ cat "$stage/build.log" >&2; die "rust_sample.ko did not build"; }
 cp "$(kbuild_out_dir "$KDIR")/rust_sample.ko" "$(kbuild_out_dir "$KDIR")/tests/c_twin/c_sample.ko" "$stage/"
 # The debug kernel's fault injection loads the production module (no KUnit
-# suites): the test build's KUnit code holds jump-label entries for the
-# kernel's kunit_running key, whose bookkeeping allocation at load the
-# kernel WARNs about when it fails. That is the kernel's reaction to the
-# injected failure, not the driver's, and the driver users load has none.
+# suites), the one users load. (On a kernel with CONFIG_JUMP_LABEL the test
+# build's KUnit code also holds jump-label entries for the kernel's
+# kunit_running key, and the kernel WARNs when their bookkeeping cannot be
+# allocated at load: its reaction to the injected failure, not the
+# driver's.)
 if [ "${STAGE_PRODUCTION:-n}" = y ] && [ "$KUNIT" = y ]; then
 	make -s -C "$RS_ROOT" KDIR="$KDIR" KUNIT=n modules >"$stage/build-production.log" 2>&1 ||
 		{ cat "$stage/build-production.log" >&2; die "the production module did not build"; }
