@@ -93,12 +93,14 @@ PY
 # The unstable Rust features the module needs, measured: of the kernel's
 # rust_allowed_features for modules, only these, and only through kernel
 # macros: `module!` and `#[kunit_tests]` emit `#[used(compiler)]`
-# (used_with_arg), and before Rust 1.87, where it became stable, the trace
-# events' static branch (`kernel::jump_label`, through abstractions/trace.rs)
-# is an `asm goto` (asm_goto). The driver's own code uses none
-# (Documentation/rust-toolchain.rst).
+# (used_with_arg), and on a kernel with CONFIG_JUMP_LABEL before Rust 1.87,
+# where it became stable, the trace events' static branch
+# (`kernel::jump_label`, through abstractions/trace.rs) is an `asm goto`
+# (asm_goto; without jump labels it is a plain load). The driver's own code
+# uses none (Documentation/rust-toolchain.rst).
 RS_UNSTABLE_FEATURES=used_with_arg
-if [ "$(printf '%s\n' "$(rustc_semver)" 1.87.0 | sort -V | head -n 1)" != 1.87.0 ]; then
+if grep -qx 'CONFIG_JUMP_LABEL=y' "$KDIR/.config" 2>/dev/null &&
+	[ "$(printf '%s\n' "$(rustc_semver)" 1.87.0 | sort -V | head -n 1)" != 1.87.0 ]; then
 	RS_UNSTABLE_FEATURES+=,asm_goto
 fi
 
