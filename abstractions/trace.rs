@@ -55,13 +55,11 @@ macro_rules! module_trace_events {
                             )
                         };
                         if on {
-                            // SAFETY: `rust_do_trace_<event>()` is
-                            // `DEFINE_RUST_DO_TRACE`'s wrapper around the
-                            // tracepoint's probes. Its parameters are plain
-                            // values of the types `TP_PROTO` names (checked
-                            // against this declaration by review, as for
-                            // any C prototype), and it may be called in any
-                            // context the driver's file operations run in.
+                            // SAFETY: `DEFINE_RUST_DO_TRACE`'s wrapper of
+                            // the probes takes plain values of the types
+                            // `TP_PROTO` names (kept equal by review, as any
+                            // C prototype) and may run in any context the
+                            // driver's file operations run in.
                             unsafe { [< rust_do_trace_ $name >]($($arg),*) };
                         }
                     }

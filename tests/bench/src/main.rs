@@ -465,7 +465,12 @@ fn one_op(op: &str, t: Target, iters: usize) {
 /// built in and disabled (`off`), and enabled (`on`).
 fn trace_cost(mode: &str, scale: usize, reps: usize, label: &str) {
     let drivers = [Target::Rust, Target::C];
-    let workload: &'static str = Box::leak(format!("trace_{label}").into_boxed_str());
+    let workload = match label {
+        "absent" => "trace_absent",
+        "off" => "trace_off",
+        "on" => "trace_on",
+        other => panic!("unknown trace label {other}"),
+    };
     let v = alternate(&drivers, reps, |t| (write_read_1b(t, 20_000 / scale), 0.0));
     for (t, (ns, _)) in drivers.iter().zip(v) {
         let c = Cell {
