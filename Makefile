@@ -19,6 +19,10 @@
 #   make test-debug   the reliability run on the debug kernel (part of test)
 #   make bench        Rust vs the C twin (tests/c_twin), pipe(2), /dev/zero
 #   make profile      instructions per hot operation, by function (perf, icount)
+#   make coverage     the suite, the fault sweeps and both fuzzers (random,
+#                     KCOV-guided) on a KCOV kernel: lines of device/ and
+#                     abstractions/ the tests run, every line they miss,
+#                     and coverage over time (Documentation/testing.rst)
 #   make clean
 #
 # Variables: KDIR (a Rust-enabled kernel build; defaults to the provisioned
@@ -66,15 +70,17 @@ KUNIT ?= n
 # TRACE=n builds both drivers without their trace events, for make bench's
 # measurement of what the events cost while disabled.
 TRACE ?= y
-OUT := $(CURDIR)/build/kbuild/$(notdir $(KDIR))$(if $(filter y,$(KUNIT)),-kunit)$(if $(filter n,$(TRACE)),-notrace)
+# COVERAGE=y instruments the module for KCOV, with line tables (make coverage).
+COVERAGE ?= n
+OUT := $(CURDIR)/build/kbuild/$(notdir $(KDIR))$(if $(filter y,$(KUNIT)),-kunit)$(if $(filter y,$(COVERAGE)),-kcov)$(if $(filter n,$(TRACE)),-notrace)
 export KDIR
 
 # RUSTC=, RUSTDOC= and CLIPPY_DRIVER= for a Debian toolchain; none for host.
 RUST_VARS := $(shell $(TC) scripts/kernel-env.sh rustvars)
 
-KBUILD := $(MAKE) -C $(KDIR) M=$(CURDIR) MO=$(OUT) LLVM=$(LLVM) $(RUST_VARS) $(if $(filter y,$(KUNIT)),RS_KUNIT=y) $(if $(filter n,$(TRACE)),RS_TRACE=n)
+KBUILD := $(MAKE) -C $(KDIR) M=$(CURDIR) MO=$(OUT) LLVM=$(LLVM) $(RUST_VARS) $(if $(filter y,$(KUNIT)),RS_KUNIT=y) $(if $(filter n,$(TRACE)),RS_TRACE=n) $(if $(filter y,$(COVERAGE)),RS_KCOV=y)
 
-.PHONY: all modules kernel run test test-debug bench profile check doctor rust-analyzer clean
+.PHONY: all modules kernel run test test-debug bench profile coverage check doctor rust-analyzer clean
 
 all: modules
 
@@ -115,6 +121,11 @@ bench:
 # (perf under icount; Documentation/benchmarks.md).
 profile:
 	@env -u KDIR scripts/profile.sh
+
+# The whole guest suite on a KCOV kernel; per-file line coverage of device/
+# and abstractions/ (Documentation/testing.rst, "Coverage").
+coverage:
+	@env -u KDIR scripts/coverage.sh
 
 check: kernel
 	@scripts/check.sh

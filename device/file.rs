@@ -207,6 +207,13 @@ impl MiscDevice for SampleFile {
 
     fn open(device: &Arc<SampleDevice>, file: &File) -> Result<KBox<Self>> {
         let access = Access::of(file);
+        // Count the opener right before the `SampleFile` exists:
+        // `SampleFile::drop` undoes exactly this, and it also runs when the
+        // allocation below fails (`KBox::new` drops the value it could not
+        // place), so each count has one drop. Counting after the allocation
+        // made a failed open uncount someone else (the fault-open sweep).
+        // No FIFO lock: `open` runs under `misc_mtx`.
+        device.openers.open(access);
         let this = KBox::new(
             SampleFile {
                 device: device.clone(),
@@ -214,9 +221,6 @@ impl MiscDevice for SampleFile {
             },
             GFP_KERNEL,
         )?;
-        // Count the opener only once nothing can fail: `SampleFile::drop`
-        // undoes exactly this. No FIFO lock: `open` runs under `misc_mtx`.
-        device.openers.open(access);
         Ok(this)
     }
 

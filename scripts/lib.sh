@@ -28,13 +28,15 @@ case "$RS_KVER" in
 	;;
 esac
 
-# The kernel flavour: "test" (the default) or "debug" (test + the checkers
-# of scripts/config/debug.config). Part of the cache key.
+# The kernel flavour: "test" (the default), "debug" (test + the checkers
+# of scripts/config/debug.config) or "coverage" (test + KCOV for the module
+# alone, scripts/config/coverage.config; make coverage). Part of the cache
+# key.
 RS_FLAVOUR=${FLAVOUR:-test}
 case "$RS_FLAVOUR" in
-test | debug) ;;
+test | debug | coverage) ;;
 *)
-	echo "error: unknown FLAVOUR=$RS_FLAVOUR; use test or debug." >&2
+	echo "error: unknown FLAVOUR=$RS_FLAVOUR; use test, debug or coverage." >&2
 	exit 1
 	;;
 esac
@@ -134,9 +136,10 @@ fragment_files() {
 	if inline_helpers; then
 		echo "$RS_ROOT/scripts/config/inline-helpers.config"
 	fi
-	if [ "$RS_FLAVOUR" = debug ]; then
-		echo "$RS_ROOT/scripts/config/debug.config"
-	fi
+	case "$RS_FLAVOUR" in
+	debug) echo "$RS_ROOT/scripts/config/debug.config" ;;
+	coverage) echo "$RS_ROOT/scripts/config/coverage.config" ;;
+	esac
 }
 
 # The cache key of one kernel build: the fragments (which include whether
@@ -165,12 +168,19 @@ kernel_build_dir() { echo "$RS_CACHE/build/linux-$(kernel_key)"; }
 # (MO=), so builds against several kernels never share objects; KUNIT=y
 # (the test build, with the KUnit suites) has its own directory.
 kbuild_out_dir() {
-	if [ "${KUNIT:-n}" = y ]; then
-		echo "$RS_ROOT/build/kbuild/$(basename "$1")-kunit"
-	else
-		echo "$RS_ROOT/build/kbuild/$(basename "$1")"
-	fi
+	local d
+	d=$RS_ROOT/build/kbuild/$(basename "$1")
+	[ "${KUNIT:-n}" = y ] && d+=-kunit
+	[ "${COVERAGE:-n}" = y ] && d+=-kcov
+	echo "$d"
 }
+
+# The console lines fault injection causes on purpose (the debug run and
+# make coverage): the allocator says an allocation failed, with a warning
+# that is not a bug; so does kmemleak, and so does the trace-event code when
+# a field of a module's event cannot be allocated at load
+# (trace_define_field's only error is ENOMEM).
+RS_FAULT_WARNINGS='vmalloc error: |page allocation failure: |kmemleak: Cannot allocate a scan area|WARNING: kernel/trace/trace_events.c:[0-9]+ at event_define_fields'
 
 rust_lib_src_dir() { echo "$RS_CACHE/rust-src/$(rustc_semver)/usr/src/rustc-$(rustc_semver)/library"; }
 

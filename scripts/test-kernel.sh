@@ -73,13 +73,13 @@ phase "booting the test VM"
 append="kunit.filter_glob=rust_sample*"
 mode=test timeout_s=${VM_TIMEOUT:-300} allow=
 if [ "$RS_FLAVOUR" = debug ]; then
-	mode=debug timeout_s=${VM_TIMEOUT:-1500}
-	# Fault injection makes allocations fail on purpose; the allocator says
-	# so with a warning that is not a bug.
-	# So does the trace-event code when a field of a module's event cannot
-	# be allocated at load (trace_define_field's only error is ENOMEM).
-	allow='vmalloc error: |page allocation failure: |kmemleak: Cannot allocate a scan area|WARNING: kernel/trace/trace_events.c:[0-9]+ at event_define_fields'
-	append+=" rs.stress=${STRESS_SECONDS:-30} rs.fuzz=${FUZZ_CALLS:-200000} rs.seed=${SEED:-1}"
+	stress=${STRESS_SECONDS:-30} fuzz=${FUZZ_CALLS:-200000}
+	# Longer reliability runs get more time: each driver stresses for
+	# STRESS_SECONDS, then fuzzes at about 10,000 calls a second (counted
+	# at half that here).
+	mode=debug timeout_s=${VM_TIMEOUT:-$((1500 + 2 * (stress - 30) + 2 * fuzz / 5000))}
+	allow=$RS_FAULT_WARNINGS
+	append+=" rs.stress=$stress rs.fuzz=$fuzz rs.seed=${SEED:-1}"
 fi
 set +e
 "$RS_ROOT/scripts/vm.sh" --mode "$mode" --initrd "$out/initramfs.cpio" --out "$out/vm" \

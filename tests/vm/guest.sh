@@ -8,6 +8,8 @@
 #          behavioural difference between the two is a failing test
 #   debug  the same, then stress, fuzzing, fault injection, lifecycle
 #          races and a kmemleak scan (the debug kernel)
+#   coverage  the test suites, stress and fuzzing with KCOV on (make
+#          coverage)
 #   bench  the benchmark (make bench)
 #   run    the newcomer's tour for `make run`
 
@@ -373,6 +375,24 @@ reliability() {
 	rmmod "$1"
 }
 
+# fault_sweeps DRIVER: failslab aimed by fail-nth at each allocation of a
+# resize, an open in each access mode and O_ASYNC on
+# (tests/userspace/src/faults.rs), on DRIVER's device, which it loads and
+# unloads. The C twin's results carry "c_sample:".
+fault_sweeps() {
+	echo N >/sys/kernel/debug/failslab/ignore-gfp-wait
+	echo 0 >/sys/kernel/debug/failslab/verbose
+	first=
+	[ "$1" = rust_sample ] || first="$1:"
+	insmod "/lib/modules/$1.ko" || { not_ok "${first}fault-injection-load-$1" "insmod failed"; return; }
+	for sweep in resize open fasync; do
+		rs-devtest "fault-$sweep" "/dev/$1" >/tmp/fault.out ||
+			not_ok "${first}fault-injection-$sweep" "rs-devtest exited with $?"
+		prefix "$first" </tmp/fault.out >&3
+	done
+	rmmod "$1"
+}
+
 # prefix P: result and figure lines from stdin, their names prefixed by P.
 prefix() {
 	sed -e "s/^RS-FIGURE /&$1/" -e "s/^RS-TEST ok /&$1/" -e "s/^RS-TEST not ok /&$1/"
@@ -399,14 +419,11 @@ debug)
 	start=$(date +%s)
 	reliability c_sample
 	echo "RS-FIGURE phase_c_twin_stress_fuzz_seconds $(($(date +%s) - start))" >&3
-	insmod "$MOD"
 
 	# failslab, aimed by fail-nth at one task's N-th allocation.
 	start=$(date +%s)
-	echo N >/sys/kernel/debug/failslab/ignore-gfp-wait
-	echo 0 >/sys/kernel/debug/failslab/verbose
-	rs-devtest fault-resize "$DEV" >&3 || not_ok fault-injection-resize "rs-devtest exited with $?"
-	rmmod rust_sample
+	fault_sweeps rust_sample
+	fault_sweeps c_sample
 	# The production module, as users load it (scripts/stage.sh says why).
 	rs-devtest fault-load /lib/modules/production/rust_sample.ko "capacity=8192 devices=3" >&3 ||
 		not_ok fault-injection-load "rs-devtest exited with $?"
@@ -416,6 +433,64 @@ debug)
 	check rmmod-races-open rmmod_races_open
 	echo "RS-FIGURE phase_lifecycle_race_seconds $(($(date +%s) - start))" >&3
 	check no-memory-leaks no_leaks
+	;;
+coverage)
+	# make coverage: every rs-devtest task records the PCs it runs in the
+	# modules (tests/userspace/src/kcov.rs). The suite (the test mode's
+	# suites, then stress on two devices at once) writes the rust_sample
+	# text offsets it reached to /tmp/kcov/suite/PID; then each driver is
+	# fuzzed twice with the same number of calls, random and KCOV-guided,
+	# each run writing the blocks it reached and when
+	# (/tmp/kcov/fuzz/fuzz-MODULE-MODE-PID) as well as its offsets.
+	echo 0 >/proc/sys/kernel/kptr_restrict
+	mkdir -p /tmp/kcov/suite /tmp/kcov/fuzz
+	export RS_KCOV=/tmp/kcov/suite
+	# Loads and unloads through rs-devtest, whose task records the
+	# module's init and exit (busybox's insmod and rmmod record nothing).
+	insmod() {
+		m=$1
+		shift
+		rs-devtest --load "$m" "$*" >/dev/null
+	}
+	rmmod() { rs-devtest --unload "$1" >/dev/null; }
+	both_suites 3
+	insmod "$MOD" devices=2 || not_ok load-devices-2 "insmod failed"
+	# The trace events on, so that their code runs in tasks that record
+	# (the trace-events check runs in the shell, which does not).
+	echo 1 >"$TRACEFS/events/rust_sample/enable"
+	rs-devtest stress /dev/rust_sample1 "$(param stress)" "$(($(param seed) + 1))" >/tmp/stress-1.out &
+	bg=$!
+	rs-devtest stress /dev/rust_sample "$(param stress)" "$(param seed)" >&3 ||
+		not_ok stress "rs-devtest exited with $?"
+	wait $bg || not_ok rust_sample1:stress "rs-devtest exited with $?"
+	prefix rust_sample1: </tmp/stress-1.out >&3
+	echo 0 >"$TRACEFS/events/rust_sample/enable"
+	echo >"$TRACEFS/trace"
+	rmmod rust_sample
+	# The allocation-failure paths, as the debug run sweeps them. A load
+	# that fails leaves no text to map its PCs by: rs-devtest maps them by
+	# the sweep's successful loads, which land where the failed ones did
+	# (no KASLR); a PC that does not is counted as stray in the report.
+	fault_sweeps rust_sample
+	rs-devtest fault-load "$MOD" "capacity=8192 devices=3" >&3 ||
+		not_ok fault-injection-load "rs-devtest exited with $?"
+	export RS_KCOV=/tmp/kcov/fuzz
+	for drv in rust_sample c_sample; do
+		first=
+		[ "$drv" = rust_sample ] || first="$drv:"
+		insmod "/lib/modules/$drv.ko" || { not_ok "${first}load" "insmod failed"; continue; }
+		for run in fuzz fuzz-guided; do
+			rs-devtest "$run" "/dev/$drv" "$(param fuzz)" "$(param seed)" >/tmp/$run.out ||
+				not_ok "$first$run" "rs-devtest exited with $?"
+			prefix "$first" </tmp/$run.out >&3
+		done
+		rmmod "$drv"
+	done
+	for f in /tmp/kcov/suite/* /tmp/kcov/fuzz/*; do
+		echo "RS-KCOV-FILE ${f#/tmp/kcov/}" >&3
+		cat "$f" >&3
+	done
+	echo "RS-KCOV-END" >&3
 	;;
 bench)
 	# make bench: both drivers loaded, every workload, records on fd 3.

@@ -98,13 +98,7 @@ fn leftovers() -> Res<Vec<String>> {
 }
 
 fn unload() -> Res<()> {
-    let name = std::ffi::CString::new("rust_sample").map_err(|e| e.to_string())?;
-    // SAFETY: a valid C string; O_NONBLOCK as rmmod does.
-    let r = unsafe { libc::syscall(libc::SYS_delete_module, name.as_ptr(), libc::O_NONBLOCK) };
-    if r != 0 {
-        return Err(format!("delete_module failed: {}", err_name(errno())));
-    }
-    Ok(())
+    delete_module("rust_sample").map_err(|e| format!("delete_module failed: {}", err_name(e)))
 }
 
 pub fn load(path: &str, params: &str) -> Res<()> {
@@ -132,6 +126,9 @@ pub fn load(path: &str, params: &str) -> Res<()> {
         let hit = fail.injected()?;
         injected += hit as u32;
         if r == 0 {
+            // make coverage: the PCs of this sweep's loads map by the
+            // first one that succeeded (kcov.rs).
+            crate::kcov::init();
             // A load that succeeds has every device, whatever failed inside.
             let nodes = leftovers()?
                 .iter()
@@ -247,4 +244,168 @@ fn resize_all_failing(f: &Fd, data_len: u64) -> Res<()> {
         ));
     }
     Ok(())
+}
+
+/// `open(2)` of `dev`, the errno on failure.
+fn try_open(dev: &str, flags: i32) -> Result<Fd, i32> {
+    let c = std::ffi::CString::new(dev).map_err(|_| libc::EINVAL)?;
+    // SAFETY: `c` is a valid C string.
+    let fd = unsafe { libc::open(c.as_ptr(), flags | libc::O_CLOEXEC) };
+    if fd < 0 {
+        Err(errno())
+    } else {
+        Ok(Fd(fd))
+    }
+}
+
+/// `rs-devtest fault-open DEVICE`: sweeps `open(2)` in each access mode.
+/// Every attempt must either open, counted as the reader and/or writer
+/// its mode makes it, or fail with `ENOMEM` with the opener counts as they
+/// were: an open that failed after counting itself would leave a phantom
+/// writer (no EOF, no POLLHUP for anyone) or reader.
+pub fn open_sweep(dev: &str) -> Res<()> {
+    // The witness: its own open counts once as a reader and a writer.
+    let witness = open(dev, libc::O_RDWR | libc::O_NONBLOCK)?;
+    let base = stats(&witness)?;
+    let (mut injected, mut enomem) = (0u32, 0u32);
+    for (mode, reads, writes) in [
+        (libc::O_RDONLY, 1, 0),
+        (libc::O_WRONLY, 0, 1),
+        (libc::O_RDWR, 1, 1),
+    ] {
+        let mut done = false;
+        for nth in 1..=MAX_SWEEP {
+            let fail = FailNth::arm(nth)?;
+            let r = try_open(dev, mode | libc::O_NONBLOCK);
+            let hit = fail.injected()?;
+            injected += hit as u32;
+            let s = stats(&witness)?;
+            let counted =
+                |r: u32, w: u32| s.readers == base.readers + r && s.writers == base.writers + w;
+            match r {
+                Ok(f) => {
+                    if !counted(reads, writes) {
+                        return Err(format!(
+                            "an open with allocation {nth} failing counts {s:?}"
+                        ));
+                    }
+                    drop(f);
+                    if !hit {
+                        done = true;
+                        break;
+                    }
+                }
+                Err(libc::ENOMEM) => {
+                    if !counted(0, 0) {
+                        return Err(format!(
+                            "an open that failed at allocation {nth} left an opener counted: {s:?}, before {base:?}"
+                        ));
+                    }
+                    enomem += 1;
+                }
+                Err(e) => {
+                    return Err(format!(
+                        "open with allocation {nth} failing: {}, want ENOMEM",
+                        err_name(e)
+                    ))
+                }
+            }
+        }
+        if !done {
+            return Err(format!(
+                "open still allocated after {MAX_SWEEP} allocations"
+            ));
+        }
+    }
+    println!("RS-FIGURE faults_injected_open {injected}");
+    println!("RS-FIGURE faults_enomem_open {enomem}");
+    Ok(())
+}
+
+/// Whether a SIGIO is pending for this thread (SIGIO is blocked), taking it.
+fn sigio_pending() -> bool {
+    // SAFETY: plain signal-set calls on local sets.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGIO);
+        let zero = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        libc::sigtimedwait(&set, std::ptr::null_mut(), &zero) == libc::SIGIO
+    }
+}
+
+/// `rs-devtest fault-fasync DEVICE`: sweeps turning `O_ASYNC` on for a
+/// read-write file, which puts it on the device's reader list and then its
+/// writer list. Every attempt must either succeed, after which data and
+/// room each raise SIGIO, or fail with `ENOMEM` with the file on neither
+/// list: data and room then raise nothing (a file left on the reader list
+/// after a failure would be signalled, and after its close, freed memory
+/// would be; KASAN watches that on the debug kernel).
+pub fn fasync_sweep(dev: &str) -> Res<()> {
+    // SIGIO stays blocked in this thread, so it pends where the test can
+    // see it, and the sweep's descriptors are their own owner.
+    // SAFETY: plain signal-mask calls on local sets.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGIO);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+    let other = open(dev, libc::O_RDWR | libc::O_NONBLOCK)?;
+    clear(&other).map_err(err_name)?;
+    let (mut injected, mut enomem) = (0u32, 0u32);
+    for nth in 1..=MAX_SWEEP {
+        let f = open(dev, libc::O_RDWR | libc::O_NONBLOCK)?;
+        // SAFETY: fcntl on our own descriptor; the owner is this process,
+        // single-threaded here, so the signal pends on this thread.
+        if unsafe { libc::fcntl(f.0, libc::F_SETOWN, libc::getpid()) } != 0 {
+            return Err(format!("F_SETOWN: {}", err_name(errno())));
+        }
+        while sigio_pending() {}
+        let fail = FailNth::arm(nth)?;
+        // SAFETY: as above.
+        let r = unsafe { libc::fcntl(f.0, libc::F_SETFL, libc::O_ASYNC | libc::O_NONBLOCK) };
+        let err = errno();
+        let hit = fail.injected()?;
+        injected += hit as u32;
+        // Data for the readers, then room for the writers.
+        write_all(&other, b"x")?;
+        let on_data = sigio_pending();
+        read_exact(&other, 1)?;
+        let on_room = sigio_pending();
+        match (r, err) {
+            (0, _) => {
+                if !(on_data && on_room) {
+                    return Err(format!(
+                        "O_ASYNC on with allocation {nth} failing: SIGIO on data {on_data}, on room {on_room}"
+                    ));
+                }
+                if !hit {
+                    println!("RS-FIGURE faults_injected_fasync {injected}");
+                    println!("RS-FIGURE faults_enomem_fasync {enomem}");
+                    return Ok(());
+                }
+            }
+            (_, libc::ENOMEM) => {
+                if on_data || on_room {
+                    return Err(format!(
+                        "O_ASYNC failed at allocation {nth}, yet the file is signalled: on data {on_data}, on room {on_room}"
+                    ));
+                }
+                enomem += 1;
+            }
+            (_, e) => {
+                return Err(format!(
+                    "O_ASYNC with allocation {nth} failing: {}, want ENOMEM",
+                    err_name(e)
+                ))
+            }
+        }
+    }
+    Err(format!(
+        "O_ASYNC still allocated after {MAX_SWEEP} allocations"
+    ))
 }

@@ -1,24 +1,32 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! `rs-devtest fuzz DEVICE CALLS SEED`: a seeded, reproducible fuzzer of the
-//! device's userspace interface.
+//! device's userspace interface; `rs-devtest fuzz-guided DEVICE CALLS SEED`
+//! the same calls, guided by the module's KCOV coverage (`make coverage`).
 //!
-//! Each call picks a file (opened read-only, write-only or read-write), an
-//! operation (ioctl with a random or known command, read or write, plain or
-//! with `RWF_NOWAIT`, or `splice` to or from a pipe), a pointer
-//! (NULL, unmapped, a kernel address, misaligned, crossing into a PROT_NONE
-//! page, valid) and a length (zero, huge, crossing a page boundary, random).
-//! The fuzzer is the device's only user, so the device's state before and
-//! after each call is known (`GET_STATS`), and each call has one exact
-//! allowed outcome ([`judge`]): the errno and the count the ABI gives for
-//! that state, file mode and buffer, and the state change that goes with
-//! it (an atomic write that faults stores nothing; a read that faults
-//! partway returns the bytes it copied). The kernel must not splat (the VM
-//! runner watches the console).
+//! Each call picks one of three files (opened read-only, write-only and
+//! read-write at first), an operation (ioctl with a random or known
+//! command, read or write, plain or with `RWF_NOWAIT`, `splice` to or from
+//! a pipe, a `poll` that does not wait, or closing the file and opening the
+//! device again in another mode), a pointer (NULL, unmapped, a kernel
+//! address, misaligned, crossing into a PROT_NONE page, valid) and a length
+//! (zero, huge, crossing a page boundary, random). The fuzzer is the
+//! device's only user, so the device's state before and after each call is
+//! known (`GET_STATS`), and each call has one exact allowed outcome
+//! ([`judge`]): the errno, count or poll events the ABI gives for that
+//! state, file mode and buffer, and the state change that goes with it (an
+//! atomic write that faults stores nothing; a read that faults partway
+//! returns the bytes it copied; a read of an empty FIFO with no writer left
+//! is end of file). The kernel must not splat (the VM runner watches the
+//! console).
 
+use crate::kcov;
 use crate::rng::Rng;
 use crate::sys::*;
-use std::collections::BTreeMap;
+use std::collections::{
+    BTreeMap,
+    HashSet, //
+};
 
 const KNOWN: [u64; 4] = [GET_STATS, GET_CAPACITY, SET_CAPACITY, CLEAR];
 
@@ -63,25 +71,199 @@ impl Arena {
         }
     }
 
-    /// A pointer of one of the interesting kinds, and its name.
-    fn pointer(&self, rng: &mut Rng) -> (*mut libc::c_void, &'static str) {
-        let p = match rng.below(7) {
-            0 => (0usize, "null"),
-            1 => (0x10usize, "low"),
-            2 => (0x7fff_0000_0000usize, "unmapped"),
-            3 => (0xffff_ffff_8100_0000usize, "kernel"),
-            // SAFETY: all offsets stay inside the two-page arena.
-            4 => (
-                unsafe { self.base.add(1 + rng.below(7) as usize) } as usize,
-                "misaligned",
-            ),
-            5 => (
-                unsafe { self.base.add(self.page - 1 - rng.below(8) as usize) } as usize,
-                "page-crossing",
-            ),
-            _ => (self.base as usize, "valid"),
+    /// The address a [`Ptr`] stands for.
+    fn resolve(&self, p: Ptr) -> *mut libc::c_void {
+        let a = match p {
+            Ptr::Null => 0,
+            Ptr::Low => 0x10,
+            Ptr::Unmapped => 0x7fff_0000_0000,
+            Ptr::Kernel => 0xffff_ffff_8100_0000,
+            Ptr::Misaligned(k) => self.base as usize + k as usize,
+            Ptr::PageCrossing(k) => self.base as usize + self.page - 1 - k as usize,
+            Ptr::Valid => self.base as usize,
         };
-        (p.0 as *mut libc::c_void, p.1)
+        a as *mut libc::c_void
+    }
+}
+
+/// A call's buffer: one of the interesting kinds of pointer.
+#[derive(Clone, Copy, Debug)]
+enum Ptr {
+    Null,
+    Low,
+    Unmapped,
+    Kernel,
+    /// 1 to 7 bytes into the arena's readable page.
+    Misaligned(u8),
+    /// 1 to 8 bytes before the arena's PROT_NONE page.
+    PageCrossing(u8),
+    Valid,
+}
+
+impl Ptr {
+    fn random(rng: &mut Rng) -> Self {
+        match rng.below(7) {
+            0 => Ptr::Null,
+            1 => Ptr::Low,
+            2 => Ptr::Unmapped,
+            3 => Ptr::Kernel,
+            4 => Ptr::Misaligned(1 + rng.below(7) as u8),
+            5 => Ptr::PageCrossing(rng.below(8) as u8),
+            _ => Ptr::Valid,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Ptr::Null => "null",
+            Ptr::Low => "low",
+            Ptr::Unmapped => "unmapped",
+            Ptr::Kernel => "kernel",
+            Ptr::Misaligned(_) => "misaligned",
+            Ptr::PageCrossing(_) => "page-crossing",
+            Ptr::Valid => "valid",
+        }
+    }
+}
+
+/// What one call does, as data: the fuzzer generates it, mutates it and
+/// replays it.
+#[derive(Clone, Copy, Debug)]
+enum Op {
+    Ioctl {
+        cmd: u64,
+    },
+    /// read/write, or preadv2/pwritev2 with `RWF_NOWAIT`, whose outcomes
+    /// are the same (the device sets `FMODE_NOWAIT`).
+    Io {
+        read: bool,
+        nowait: bool,
+        len: usize,
+    },
+    /// splice out to, or in from, the fuzzer's non-blocking pipe, which is
+    /// drained after each call.
+    Splice {
+        out: bool,
+        len: usize,
+        nonblock: bool,
+    },
+    /// poll(2) for input and output, not waiting.
+    Poll,
+    /// Closes the file and opens the device again with another access mode
+    /// (an index of [`FILES`]): the opener counts, and with them end of
+    /// file and hang-up, move.
+    Reopen {
+        mode: usize,
+    },
+}
+
+/// One call: the file (one of the fuzzer's three, each opened read-only,
+/// write-only or read-write), the buffer, the eight bytes put at the valid
+/// pointer first (SET_CAPACITY's argument), and the operation.
+#[derive(Clone, Copy, Debug)]
+struct Spec {
+    file: usize,
+    ptr: Ptr,
+    fill: Option<u64>,
+    op: Op,
+}
+
+const FILES: [&str; 3] = ["rdonly", "wronly", "rdwr"];
+const FLAGS: [i32; 3] = [libc::O_RDONLY, libc::O_WRONLY, libc::O_RDWR];
+
+fn random_cmd(rng: &mut Rng) -> u64 {
+    match rng.below(4) {
+        0 => KNOWN[rng.below(4) as usize],
+        1 => rng.next() & 0xffff_ffff,
+        // Our magic with a random number, direction or size.
+        2 => (rng.below(4) << 30) | (rng.below(0x4000) << 16) | (0xB9 << 8) | rng.below(8),
+        _ => KNOWN[rng.below(4) as usize] ^ (1 << rng.below(32)),
+    }
+}
+
+/// A read or write length: zero, huge, to just past the pointer's page, or
+/// anything up to three times the default capacity.
+fn random_len(rng: &mut Rng, arena: &Arena, ptr: Ptr) -> usize {
+    match rng.below(4) {
+        0 => 0,
+        1 => 1usize << (20 + rng.below(24)),
+        2 => arena.page - (arena.resolve(ptr) as usize % arena.page) + rng.below(16) as usize,
+        _ => rng.below(3 * 65536) as usize,
+    }
+}
+
+fn random_splice_len(rng: &mut Rng) -> usize {
+    [0usize, 1, 4096, 4097, 1 << 20][rng.below(5) as usize]
+}
+
+/// Keeps the valid page's bytes random, so SET_CAPACITY sees both valid and
+/// invalid sizes.
+fn random_fill(rng: &mut Rng, ptr: Ptr) -> Option<u64> {
+    (matches!(ptr, Ptr::Valid) && rng.chance(50))
+        .then(|| [4096u64, 8192, 65536, rng.next()][rng.below(4) as usize])
+}
+
+impl Spec {
+    fn random(rng: &mut Rng, arena: &Arena) -> Self {
+        let file = rng.below(3) as usize;
+        let ptr = Ptr::random(rng);
+        let fill = random_fill(rng, ptr);
+        let op = match rng.below(10) {
+            0 | 1 => Op::Ioctl {
+                cmd: random_cmd(rng),
+            },
+            2 | 3 => Op::Splice {
+                out: rng.chance(50),
+                len: random_splice_len(rng),
+                nonblock: rng.chance(50),
+            },
+            4 => Op::Poll,
+            5 => Op::Reopen {
+                mode: rng.below(3) as usize,
+            },
+            _ => Op::Io {
+                read: rng.chance(50),
+                nowait: rng.chance(30),
+                len: random_len(rng, arena, ptr),
+            },
+        };
+        Spec {
+            file,
+            ptr,
+            fill,
+            op,
+        }
+    }
+
+    /// The same call with one thing changed: the file, the buffer, or the
+    /// operation's direction, command or length.
+    fn tweak(&mut self, rng: &mut Rng, arena: &Arena) {
+        match rng.below(3) {
+            0 => self.file = rng.below(3) as usize,
+            1 => {
+                self.ptr = Ptr::random(rng);
+                self.fill = random_fill(rng, self.ptr);
+            }
+            _ => match &mut self.op {
+                Op::Ioctl { cmd } => *cmd = random_cmd(rng),
+                Op::Io { len, read, .. } => {
+                    if rng.chance(20) {
+                        *read = !*read;
+                    } else {
+                        *len = random_len(rng, arena, self.ptr);
+                    }
+                }
+                Op::Splice { len, out, .. } => {
+                    if rng.chance(20) {
+                        *out = !*out;
+                    } else {
+                        *len = random_splice_len(rng);
+                    }
+                }
+                Op::Poll => {}
+                Op::Reopen { mode } => *mode = rng.below(3) as usize,
+            },
+        }
     }
 }
 
@@ -93,11 +275,29 @@ fn drain(r: &Fd) {
 
 /// What one call did, for the oracle.
 enum Call {
-    Ioctl { cmd: u64 },
-    Read { len: usize },
-    Write { len: usize },
-    SpliceOut { len: usize },
-    SpliceIn { len: usize, piped: usize },
+    Ioctl {
+        cmd: u64,
+    },
+    Read {
+        len: usize,
+    },
+    Write {
+        len: usize,
+    },
+    SpliceOut {
+        len: usize,
+    },
+    SpliceIn {
+        len: usize,
+        piped: usize,
+    },
+    /// `poll(2)` for input and output with a zero timeout; the result is
+    /// the `revents`.
+    Poll,
+    /// The file closed and opened again, now `new` (an index of [`FILES`]).
+    Reopen {
+        new: usize,
+    },
 }
 
 impl Call {
@@ -108,8 +308,15 @@ impl Call {
             Call::Write { .. } => "write",
             Call::SpliceOut { .. } => "splice-out",
             Call::SpliceIn { .. } => "splice-in",
+            Call::Poll => "poll",
+            Call::Reopen { .. } => "reopen",
         }
     }
+}
+
+/// Whether a file opened `fname` (one of [`FILES`]) reads, and writes.
+fn access(fname: &str) -> (bool, bool) {
+    (fname != "wronly", fname != "rdonly")
 }
 
 /// The exact outcome the ABI allows for `call` on a file opened `fname`,
@@ -163,8 +370,40 @@ fn judge(
             "want EBADF, nothing changed",
         );
     }
+    // No file of the device has write access (the fuzzer's own files are
+    // its only ones): a read of an empty FIFO is end of file.
+    let eof = held == 0 && before.writers == 0;
     match (call, res) {
         (_, Err(libc::EBADF)) => Err("EBADF on a file of the right mode".into()),
+        (Call::Poll, r) => {
+            let (has_read, _) = access(fname);
+            let mut want_events = 0;
+            if held > 0 || before.writers == 0 {
+                want_events |= libc::POLLIN | libc::POLLRDNORM;
+            }
+            if free > 0 {
+                want_events |= libc::POLLOUT | libc::POLLWRNORM;
+            }
+            if before.writers == 0 && has_read {
+                want_events |= libc::POLLHUP;
+            }
+            want(
+                r == Ok(want_events as usize) && unchanged,
+                "poll's events are not what the state says",
+            )
+        }
+        (Call::Reopen { new }, r) => {
+            // The old file's access leaves the counts, the new one's joins.
+            let (or, ow) = access(fname);
+            let (nr, nw) = access(FILES[*new]);
+            want(
+                r == Ok(0)
+                    && unchanged
+                    && after.readers == before.readers - or as u32 + nr as u32
+                    && after.writers == before.writers - ow as u32 + nw as u32,
+                "the opener counts did not follow the close and the open",
+            )
+        }
         (Call::Ioctl { cmd }, r) if !KNOWN.contains(cmd) => want(
             r == Err(libc::ENOTTY) && unchanged,
             "want ENOTTY, nothing changed",
@@ -213,10 +452,12 @@ fn judge(
                 matches!(r, Ok(0) | Err(libc::EFAULT)) && unchanged,
                 "zero-length read",
             ),
+            // End of file: 0 before the buffer is looked at.
+            Ok(0) => want(eof && unchanged, "a read returned 0 with a writer present"),
             Ok(n) => {
                 let most = (*len).min(held);
                 want(
-                    n >= 1 && n <= most && n <= usable && after.len == before.len - n as u64,
+                    n <= most && n <= usable && after.len == before.len - n as u64,
                     "a read returned a count the FIFO and buffer cannot give",
                 )?;
                 // A buffer that takes everything gets everything; a read that
@@ -226,8 +467,15 @@ fn judge(
                     "a read returned less than it could",
                 )
             }
-            Err(libc::EAGAIN) => want(held == 0 && unchanged, "EAGAIN with data present"),
-            Err(libc::EFAULT) => want(usable == 0 && unchanged, "EFAULT with a usable buffer"),
+            // An empty FIFO with a writer: EAGAIN before the buffer is looked at.
+            Err(libc::EAGAIN) => want(
+                held == 0 && !eof && unchanged,
+                "EAGAIN with data present, or at end of file",
+            ),
+            Err(libc::EFAULT) => want(
+                held > 0 && usable == 0 && unchanged,
+                "EFAULT with a usable buffer or an empty FIFO",
+            ),
             _ => Err("not an outcome of read".into()),
         },
         (Call::Write { len }, r) => {
@@ -275,12 +523,12 @@ fn judge(
             let most = (*len).min(held).min(16 * page);
             match r {
                 Ok(n) => want(
-                    n == most && after.len == before.len - n as u64,
+                    n == most && after.len == before.len - n as u64 && (n > 0 || eof),
                     "spliced out other than all it could",
                 ),
                 Err(libc::EAGAIN) => want(
-                    held == 0 && *len > 0 && unchanged,
-                    "EAGAIN with data present",
+                    held == 0 && !eof && *len > 0 && unchanged,
+                    "EAGAIN with data present, or at end of file",
                 ),
                 _ => Err("not an outcome of splice out".into()),
             }
@@ -306,84 +554,122 @@ fn judge(
     }
 }
 
-pub fn run(dev: &str, calls: u64, seed: u64) -> Res<()> {
-    let mut rng = Rng::new(seed);
-    let arena = Arena::new()?;
-    let files = [
-        ("rdonly", open(dev, libc::O_RDONLY | libc::O_NONBLOCK)?),
-        ("wronly", open(dev, libc::O_WRONLY | libc::O_NONBLOCK)?),
-        ("rdwr", open(dev, libc::O_RDWR | libc::O_NONBLOCK)?),
-    ];
-    let mut outcomes: BTreeMap<String, u64> = BTreeMap::new();
-    let (pipe_r, pipe_w) = pipe()?;
-    set_nonblock(&pipe_r, true)?;
-    set_nonblock(&pipe_w, true)?;
-    for n in 0..calls {
-        let (fname, f) = &files[rng.below(3) as usize];
-        let (ptr, pkind) = arena.pointer(&mut rng);
-        // Keep the valid page's bytes random, so SET_CAPACITY sees both
-        // valid and invalid sizes.
-        if pkind == "valid" && rng.chance(50) {
-            let v = [4096u64, 8192, 65536, rng.next()][rng.below(4) as usize];
+/// The fuzzer's files, buffer and pipe, the outcomes so far, and, under
+/// `make coverage`, the module blocks its calls reached.
+struct Fuzzer {
+    arena: Arena,
+    dev: String,
+    /// The three files and how each is open (an index of [`FILES`]).
+    files: [(usize, Fd); 3],
+    pipe_r: Fd,
+    pipe_w: Fd,
+    seed: u64,
+    /// The module behind the node: /dev/c_sample2 is c_sample's.
+    module: String,
+    /// Calls made so far.
+    calls: u64,
+    outcomes: BTreeMap<String, u64>,
+    /// The fuzzed module's text (start, length), when KCOV records this task.
+    text: Option<(u64, usize)>,
+    /// Every block (text offset) a call reached, and the call that reached
+    /// it first.
+    blocks: HashSet<u64>,
+    timeline: Vec<(u64, u64)>,
+}
+
+impl Fuzzer {
+    fn new(dev: &str, seed: u64) -> Res<Self> {
+        let (pipe_r, pipe_w) = pipe()?;
+        set_nonblock(&pipe_r, true)?;
+        set_nonblock(&pipe_w, true)?;
+        let node = dev.rsplit('/').next().unwrap_or(dev);
+        let module = node.trim_end_matches(|c: char| c.is_ascii_digit());
+        let text = kcov::mark().and_then(|_| kcov::module_text(module));
+        Ok(Self {
+            arena: Arena::new()?,
+            dev: dev.to_string(),
+            files: [
+                (0, open(dev, FLAGS[0] | libc::O_NONBLOCK)?),
+                (1, open(dev, FLAGS[1] | libc::O_NONBLOCK)?),
+                (2, open(dev, FLAGS[2] | libc::O_NONBLOCK)?),
+            ],
+            pipe_r,
+            pipe_w,
+            seed,
+            module: module.to_string(),
+            calls: 0,
+            outcomes: BTreeMap::new(),
+            text,
+            blocks: HashSet::new(),
+            timeline: Vec::new(),
+        })
+    }
+
+    /// Makes one call, judges it, and counts its outcome. Returns whether
+    /// the call reached a module block no call had reached before.
+    fn call(&mut self, spec: &Spec) -> Res<bool> {
+        let n = self.calls;
+        self.calls += 1;
+        let (mode, ref f) = self.files[spec.file];
+        let ptr = self.arena.resolve(spec.ptr);
+        if let Some(v) = spec.fill {
             // SAFETY: the first page is mapped read-write.
-            unsafe { std::ptr::write_unaligned(arena.base.cast::<u64>(), v) };
+            unsafe { std::ptr::write_unaligned(self.arena.base.cast::<u64>(), v) };
         }
-        let usable = arena.usable(ptr);
+        let usable = self.arena.usable(ptr);
         // SET_CAPACITY's argument, where the kernel can read it.
         let value = (usable >= 8).then(|| {
             // SAFETY: eight accessible bytes at `ptr`, inside the arena.
             unsafe { std::ptr::read_unaligned(ptr.cast::<u64>()) }
         });
-        let before = stats(&files[2].1)?;
-        let (call, res) = match rng.below(4) {
-            // splice through a non-blocking pipe, either way; the pipe is
-            // drained after each call. The device files are non-blocking.
-            3 => {
-                let len = [0usize, 1, 4096, 4097, 1 << 20][rng.below(5) as usize];
-                let flags = if rng.chance(50) {
-                    libc::SPLICE_F_NONBLOCK
-                } else {
-                    0
-                };
-                let r = if rng.chance(50) {
-                    (Call::SpliceOut { len }, splice(f, &pipe_w, len, flags))
+        // Any file will do: the ioctls need no access mode.
+        let before = stats(&self.files[2].1)?;
+        // What KCOV records from here to the call's return is the call's.
+        let mark = kcov::mark();
+        let (call, res) = match spec.op {
+            Op::Splice { out, len, nonblock } => {
+                let flags = if nonblock { libc::SPLICE_F_NONBLOCK } else { 0 };
+                let r = if out {
+                    (Call::SpliceOut { len }, splice(f, &self.pipe_w, len, flags))
                 } else {
                     let piped = len.min(4097);
-                    write_all(&pipe_w, &vec![0x33u8; piped])?;
+                    write_all(&self.pipe_w, &vec![0x33u8; piped])?;
                     (
                         Call::SpliceIn { len, piped },
-                        splice(&pipe_r, f, len, flags),
+                        splice(&self.pipe_r, f, len, flags),
                     )
                 };
-                drain(&pipe_r);
+                drain(&self.pipe_r);
                 r
             }
-            0 => {
-                let cmd = match rng.below(4) {
-                    0 => KNOWN[rng.below(4) as usize],
-                    1 => rng.next() & 0xffff_ffff,
-                    // Our magic with a random number, direction or size.
-                    2 => {
-                        (rng.below(4) << 30)
-                            | (rng.below(0x4000) << 16)
-                            | (0xB9 << 8)
-                            | rng.below(8)
-                    }
-                    _ => KNOWN[rng.below(4) as usize] ^ (1 << rng.below(32)),
+            Op::Ioctl { cmd } => (Call::Ioctl { cmd }, ioctl_ptr(f, cmd, ptr).map(|()| 0)),
+            Op::Poll => {
+                let mut p = libc::pollfd {
+                    fd: f.0,
+                    events: libc::POLLIN | libc::POLLRDNORM | libc::POLLOUT | libc::POLLWRNORM,
+                    revents: 0,
                 };
-                (Call::Ioctl { cmd }, ioctl_ptr(f, cmd, ptr).map(|()| 0))
+                // SAFETY: one valid pollfd; no waiting.
+                let r = unsafe { libc::poll(&mut p, 1, 0) };
+                let res = if r < 0 {
+                    Err(errno())
+                } else {
+                    Ok(p.revents as u16 as usize)
+                };
+                (Call::Poll, res)
             }
-            _ => {
-                let len = match rng.below(4) {
-                    0 => 0usize,
-                    1 => 1usize << (20 + rng.below(24)),
-                    2 => arena.page - (ptr as usize % arena.page) + rng.below(16) as usize,
-                    _ => rng.below(3 * 65536) as usize,
-                };
-                let is_read = rng.chance(50);
-                // read/write, or preadv2/pwritev2 with RWF_NOWAIT, whose
-                // outcomes are the same (the device sets FMODE_NOWAIT).
-                let nowait = rng.chance(30);
+            Op::Reopen { mode: new } => {
+                // Close, then open: the counts the judge sees after are the
+                // new file's.
+                // (-1 holds the place: its close does nothing.)
+                let (_, old) = std::mem::replace(&mut self.files[spec.file], (new, Fd(-1)));
+                drop(old);
+                let fd = open(&self.dev, FLAGS[new] | libc::O_NONBLOCK)
+                    .map_err(|e| format!("call {n}: reopen: {e}"))?;
+                self.files[spec.file] = (new, fd);
+                (Call::Reopen { new }, Ok(0))
+            }
+            Op::Io { read, nowait, len } => {
                 let iov = libc::iovec {
                     iov_base: ptr,
                     iov_len: len,
@@ -391,7 +677,7 @@ pub fn run(dev: &str, calls: u64, seed: u64) -> Res<()> {
                 // SAFETY: the kernel validates the pointer; faults are the
                 // point. Only the arena is ever valid, and it is two pages.
                 let r = unsafe {
-                    let n = match (is_read, nowait) {
+                    let n = match (read, nowait) {
                         (true, false) => libc::read(f.0, ptr, len),
                         (false, false) => libc::write(f.0, ptr, len),
                         (true, true) => libc::preadv2(f.0, &iov, 1, -1, libc::RWF_NOWAIT),
@@ -403,7 +689,7 @@ pub fn run(dev: &str, calls: u64, seed: u64) -> Res<()> {
                         Ok(n as usize)
                     }
                 };
-                let call = if is_read {
+                let call = if read {
                     Call::Read { len }
                 } else {
                     Call::Write { len }
@@ -411,7 +697,19 @@ pub fn run(dev: &str, calls: u64, seed: u64) -> Res<()> {
                 (call, r)
             }
         };
-        let after = stats(&files[2].1)?;
+        let mut new = false;
+        if let (Some(mark), Some((text, len))) = (mark, self.text) {
+            let (blocks, timeline) = (&mut self.blocks, &mut self.timeline);
+            kcov::since(mark, |pc| {
+                let off = pc.wrapping_sub(text);
+                if off < len as u64 && blocks.insert(off) {
+                    timeline.push((n, off));
+                    new = true;
+                }
+            });
+        }
+        let after = stats(&self.files[2].1)?;
+        let fname = FILES[mode];
         if let Err(why) = judge(
             &call,
             fname,
@@ -428,23 +726,131 @@ pub fn run(dev: &str, calls: u64, seed: u64) -> Res<()> {
                     format!("{} of {len}", call.name())
                 }
                 Call::SpliceIn { len, piped } => format!("splice-in of {len} ({piped} piped)"),
+                Call::Poll => "poll".into(),
+                Call::Reopen { new } => format!("reopen as {}", FILES[*new]),
             };
             return Err(format!(
-                "call {n} (seed {seed}): {what} on {fname} with a {pkind} pointer ({usable} usable bytes) gave {res:?}: {why}; before {before:?}, after {after:?}"
+                "call {n} (seed {}): {what} on {fname} with a {} pointer ({usable} usable bytes) gave {res:?}: {why}; before {before:?}, after {after:?}",
+                self.seed,
+                spec.ptr.name()
             ));
         }
         let key = match res {
             Ok(_) => format!("{} ok", call.name()),
             Err(e) => format!("{} {}", call.name(), err_name(e)),
         };
-        *outcomes.entry(key).or_default() += 1;
+        *self.outcomes.entry(key).or_default() += 1;
         if after.len > after.capacity || !(MIN_CAPACITY..=MAX_CAPACITY).contains(&after.capacity) {
             return Err(format!("call {n}: invariant broken: {after:?}"));
         }
+        Ok(new)
     }
-    println!("RS-FIGURE fuzz_calls {calls}");
-    for (k, v) in &outcomes {
-        println!("RS-FIGURE fuzz[{}] {v}", k.replace(' ', ":"));
+
+    /// The figures, and under `make coverage` the blocks each call reached
+    /// first, to `$RS_KCOV/fuzz-MODE-PID` (one "call offset" a line).
+    fn report(&self, mode: &str) -> Res<()> {
+        println!("RS-FIGURE fuzz_calls {}", self.calls);
+        for (k, v) in &self.outcomes {
+            println!("RS-FIGURE fuzz[{}] {v}", k.replace(' ', ":"));
+        }
+        let (Some(_), Some(dir)) = (self.text, std::env::var_os("RS_KCOV")) else {
+            return Ok(());
+        };
+        println!("RS-FIGURE fuzz_blocks {}", self.blocks.len());
+        let mut out = format!("calls {}\n", self.calls);
+        for (n, off) in &self.timeline {
+            out.push_str(&format!("{n} {off:x}\n"));
+        }
+        let name = format!("fuzz-{}-{mode}-{}", self.module, std::process::id());
+        let path = std::path::Path::new(&dir).join(name);
+        std::fs::write(&path, out).map_err(|e| format!("{}: {e}", path.display()))
     }
-    Ok(())
+}
+
+/// `rs-devtest fuzz`: `calls` random calls, one after another, on a device
+/// whose state carries over from call to call.
+pub fn run(dev: &str, calls: u64, seed: u64) -> Res<()> {
+    let mut rng = Rng::new(seed);
+    let mut f = Fuzzer::new(dev, seed)?;
+    while f.calls < calls {
+        let spec = Spec::random(&mut rng, &f.arena);
+        f.call(&spec)?;
+        kcov::rewind();
+    }
+    f.report("random")
+}
+
+/// The longest program the guided fuzzer builds. Short: a program runs on
+/// whatever state the last one left, so replaying a long kept one spends
+/// calls on what is already known (with 16, and nine programs in ten
+/// mutated, it reached the random fuzzer's blocks six times later).
+const MAX_PROGRAM: usize = 4;
+
+/// A new program from a kept one: a call inserted, removed, replaced,
+/// repeated or changed in one thing, or the program's tail swapped for
+/// another kept program's; one to three of those.
+fn mutate(kept: &[Vec<Spec>], from: usize, rng: &mut Rng, arena: &Arena) -> Vec<Spec> {
+    let mut p = kept[from].clone();
+    for _ in 0..1 + rng.below(3) {
+        let at = rng.below(p.len() as u64) as usize;
+        match rng.below(6) {
+            0 => p.insert(at, Spec::random(rng, arena)),
+            1 if p.len() > 1 => {
+                p.remove(at);
+            }
+            2 => p[at] = Spec::random(rng, arena),
+            3 => {
+                let again = p[at];
+                p.insert(at, again);
+            }
+            4 => {
+                let other = &kept[rng.below(kept.len() as u64) as usize];
+                let cut = rng.below(other.len() as u64) as usize;
+                p.truncate(at + 1);
+                p.extend_from_slice(&other[cut..]);
+            }
+            _ => p[at].tweak(rng, arena),
+        }
+    }
+    p.truncate(MAX_PROGRAM);
+    p
+}
+
+/// `rs-devtest fuzz-guided`: KCOV-guided fuzzing (`make coverage`). Runs
+/// programs of up to [`MAX_PROGRAM`] calls and keeps those whose calls
+/// reached a block of the module that no call had reached before; half the
+/// programs are mutations of kept ones, the rest random. As in
+/// syzkaller, a program runs on the device as the previous one left it
+/// (the FIFO's contents and capacity carry over), so a kept program is a
+/// good start, not a reproducer. Every call is judged as in [`run`].
+pub fn guided(dev: &str, calls: u64, seed: u64) -> Res<()> {
+    let mut rng = Rng::new(seed);
+    let mut f = Fuzzer::new(dev, seed)?;
+    if f.text.is_none() {
+        return Err("fuzz-guided needs KCOV (make coverage) and the module's address".into());
+    }
+    let mut kept: Vec<Vec<Spec>> = Vec::new();
+    while f.calls < calls {
+        let program = if kept.is_empty() || rng.chance(50) {
+            (0..1 + rng.below(MAX_PROGRAM as u64))
+                .map(|_| Spec::random(&mut rng, &f.arena))
+                .collect()
+        } else {
+            let from = rng.below(kept.len() as u64) as usize;
+            mutate(&kept, from, &mut rng, &f.arena)
+        };
+        let mut new = false;
+        for spec in &program {
+            if f.calls == calls {
+                break;
+            }
+            new |= f.call(spec)?;
+        }
+        if new {
+            kept.push(program);
+        }
+        kcov::rewind();
+    }
+    println!("RS-FIGURE fuzz_kept_programs {}", kept.len());
+    f.report("guided")
 }

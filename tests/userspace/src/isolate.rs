@@ -25,7 +25,10 @@ pub fn run(limit: Duration, test: impl FnOnce() -> Res<()>) -> Res<()> {
     }
     if pid == 0 {
         drop(rd);
-        let code = match test() {
+        let kcov = crate::kcov::Task::start();
+        let res = test();
+        drop(kcov);
+        let code = match res {
             Ok(()) => 0,
             Err(why) => {
                 let _ = write(&wr, why.as_bytes());

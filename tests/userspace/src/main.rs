@@ -13,6 +13,7 @@ mod devices;
 mod faults;
 mod fuzz;
 mod isolate;
+mod kcov;
 mod rng;
 mod stall;
 mod stress;
@@ -30,9 +31,23 @@ use std::time::{
 const TEST_TIMEOUT: Duration = Duration::from_secs(120);
 
 fn main() {
+    // make coverage: the main process maps what every task shares, counts
+    // its own calls, and writes the map last (kcov.rs).
+    kcov::init();
+    let task = kcov::Task::start();
+    let code = run();
+    drop(task);
+    kcov::finish();
+    std::process::exit(code);
+}
+
+fn run() -> i32 {
     let args: Vec<String> = std::env::args().collect();
     if args.len() == 4 && args[1] == "--load" {
-        std::process::exit(load(&args[2], &args[3]));
+        return load(&args[2], &args[3]);
+    }
+    if args.len() == 3 && args[1] == "--unload" {
+        return unload(&args[2]);
     }
     // The reliability runs (make test-debug): one result line each.
     let extra = match (args.get(1).map(String::as_str), args.len()) {
@@ -44,8 +59,16 @@ fn main() {
             "fuzz",
             num(&args[3]).and_then(|c| fuzz::run(&args[2], c, num(&args[4])?)),
         )),
+        (Some("fuzz-guided"), 5) => Some((
+            "fuzz-guided",
+            num(&args[3]).and_then(|c| fuzz::guided(&args[2], c, num(&args[4])?)),
+        )),
         (Some("fault-load"), 4) => Some(("fault-injection-load", faults::load(&args[2], &args[3]))),
         (Some("fault-resize"), 3) => Some(("fault-injection-resize", faults::resize(&args[2]))),
+        (Some("fault-open"), 3) => Some(("fault-injection-open", faults::open_sweep(&args[2]))),
+        (Some("fault-fasync"), 3) => {
+            Some(("fault-injection-fasync", faults::fasync_sweep(&args[2])))
+        }
         (Some("misc-stall"), 5) => Some((
             "misc-open-not-stalled",
             stall::run(&args[2], &args[3], &args[4]),
@@ -57,12 +80,12 @@ fn main() {
             Ok(()) => println!("RS-TEST ok {name}"),
             Err(why) => println!("RS-TEST not ok {name}: {why}"),
         }
-        std::process::exit(0);
+        return 0;
     }
     if args.len() >= 5 && args[1] == "devices" {
         let Ok(default_capacity) = args[2].parse::<u64>() else {
             eprintln!("rs-devtest: DEFAULT_CAPACITY must be a number");
-            std::process::exit(2);
+            return 2;
         };
         let d = devices::Devices {
             paths: args[3..].to_vec(),
@@ -72,16 +95,16 @@ fn main() {
             let d = &d;
             (name, move || devices::reset(d).and_then(|()| test(d)))
         });
-        std::process::exit(run_all(tests));
+        return run_all(tests);
     }
     if args.len() != 3 {
         eprintln!("usage: rs-devtest DEVICE DEFAULT_CAPACITY");
-        std::process::exit(2);
+        return 2;
     }
     let dev = args[1].clone();
     let Ok(default_capacity) = args[2].parse::<u64>() else {
         eprintln!("rs-devtest: DEFAULT_CAPACITY must be a number");
-        std::process::exit(2);
+        return 2;
     };
     let ctx = tests::Ctx {
         dev,
@@ -91,7 +114,7 @@ fn main() {
         let ctx = &ctx;
         (name, move || tests::reset(ctx).and_then(|()| test(ctx)))
     });
-    std::process::exit(run_all(tests));
+    run_all(tests)
 }
 
 /// Runs each test in a child with a deadline (`isolate::run`), prints its
@@ -138,9 +161,26 @@ fn load(path: &str, params: &str) -> i32 {
     // SAFETY: a valid descriptor and a valid C string.
     let r = unsafe { libc::syscall(libc::SYS_finit_module, file.as_raw_fd(), params.as_ptr(), 0) };
     if r == 0 {
+        // make coverage: the module's init ran in this task; its text can
+        // be mapped now.
+        kcov::init();
         0
     } else {
         println!("{}", sys::err_name(sys::errno()));
         1
+    }
+}
+
+/// `rs-devtest --unload MODULE`: `delete_module(2)` as busybox's rmmod
+/// calls it. `make coverage` unloads through it, so that the module's exit
+/// runs in a task that records its PCs. Prints the errno name on failure
+/// and exits 1.
+fn unload(module: &str) -> i32 {
+    match sys::delete_module(module) {
+        Ok(()) => 0,
+        Err(e) => {
+            println!("{}", sys::err_name(e));
+            1
+        }
     }
 }

@@ -91,7 +91,7 @@ fn ioctl(fd: i32, cmd: u64, arg: *mut libc::c_void) -> Res<()> {
 fn within_limit(what: &str, f: impl FnOnce() -> Res<()> + Send + 'static) -> Res<Duration> {
     let (tx, rx) = mpsc::channel();
     let start = Instant::now();
-    std::thread::spawn(move || {
+    spawn(move || {
         let _ = tx.send(f());
     });
     match rx.recv_timeout(LIMIT) {
@@ -165,7 +165,7 @@ pub fn run(dev: &str, other_dev: &str, other_module: &str) -> Res<()> {
 
     // The reader: its copy_to_iter() faults on the page and waits.
     let (rfd, addr) = (r.0, buf as usize);
-    let reader = std::thread::spawn(move || {
+    let reader = spawn(move || {
         // SAFETY: `addr` is a mapping of `page` bytes that lives until the
         // process exits (it is never unmapped).
         let n = unsafe { libc::read(rfd, addr as *mut libc::c_void, page) };

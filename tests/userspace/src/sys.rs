@@ -291,6 +291,7 @@ pub fn fork(f: impl FnOnce() -> Res<()>) -> Res<libc::pid_t> {
         return Err("fork failed".into());
     }
     if pid == 0 {
+        let kcov = crate::kcov::Task::start();
         let code = match f() {
             Ok(()) => 0,
             Err(e) => {
@@ -298,10 +299,35 @@ pub fn fork(f: impl FnOnce() -> Res<()>) -> Res<libc::pid_t> {
                 1
             }
         };
+        drop(kcov);
         // SAFETY: leave without running the parent's destructors twice.
         unsafe { libc::_exit(code) };
     }
     Ok(pid)
+}
+
+/// `std::thread::spawn`, with the thread's calls into the module counted by
+/// `make coverage` (`kcov.rs`).
+pub fn spawn<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> std::thread::JoinHandle<T> {
+    std::thread::spawn(move || {
+        let _kcov = crate::kcov::Task::start();
+        f()
+    })
+}
+
+/// `delete_module(2)` as busybox's rmmod calls it (`O_NONBLOCK`: refuse a
+/// module in use): the errno on failure.
+pub fn delete_module(module: &str) -> Result<(), i32> {
+    let name = CString::new(module).map_err(|_| libc::EINVAL)?;
+    // SAFETY: a valid C string.
+    let r = unsafe { libc::syscall(libc::SYS_delete_module, name.as_ptr(), libc::O_NONBLOCK) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(errno())
+    }
 }
 
 /// Waits for a child: `Ok` if it exited with 0.

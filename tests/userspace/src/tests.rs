@@ -254,7 +254,7 @@ fn returns_within<T: Send + 'static>(
     // SAFETY: dup of our descriptor; the thread owns the copy.
     let copy = Fd(unsafe { libc::dup(fd.0) });
     let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
+    spawn(move || {
         let _ = tx.send(call(&copy));
     });
     rx.recv_timeout(Duration::from_secs(1))
@@ -1056,7 +1056,7 @@ pub(crate) fn thread_state(tid: i32) -> Res<char> {
 pub(crate) fn blocked_reader(fd: i32) -> Res<(i32, std::sync::mpsc::Receiver<Result<usize, i32>>)> {
     let (tx, rx) = std::sync::mpsc::channel();
     let (tid_tx, tid_rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
+    spawn(move || {
         // SAFETY: gettid has no preconditions.
         let _ = tid_tx.send(unsafe { libc::gettid() });
         let mut buf = [0u8; 16];
@@ -1112,7 +1112,7 @@ fn last_writer_close_races_reader(ctx: &Ctx) -> Res<()> {
         let r = open(&ctx.dev, O_RDONLY)?;
         let (tx, rx) = std::sync::mpsc::channel();
         let fd = r.0;
-        std::thread::spawn(move || {
+        spawn(move || {
             let mut buf = [0u8; 4];
             // SAFETY: a valid buffer; `r` stays open until the result arrives.
             let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
@@ -1203,7 +1203,7 @@ fn pollhup_rules(ctx: &Ctx) -> Res<()> {
     let fd = r.0;
     let (tx, rx) = std::sync::mpsc::channel();
     let (tid_tx, tid_rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
+    spawn(move || {
         // SAFETY: gettid has no preconditions.
         let _ = tid_tx.send(unsafe { libc::gettid() });
         let mut p = libc::pollfd {
@@ -1986,7 +1986,7 @@ fn atomic_writes_odd_records(ctx: &Ctx) -> Res<()> {
     // away until every writer is done (a writer that has not opened yet
     // must not leave the FIFO writerless).
     let r = open(&ctx.dev, O_RDONLY)?;
-    let reader = std::thread::spawn(move || -> Res<Vec<u8>> {
+    let reader = spawn(move || -> Res<Vec<u8>> {
         let mut rng = Rng::new(0x0dd0_ffff);
         let mut stream = Vec::new();
         loop {

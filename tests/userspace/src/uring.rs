@@ -72,7 +72,7 @@ fn complete(ring: &mut IoUring) -> Res<(u64, i32)> {
 /// inline cannot hang the test). Fails if the submission took 1 s or more.
 fn submit_promptly(ring: &mut IoUring, unblock: impl FnOnce() + Send + 'static) -> Res<()> {
     let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
-    let guard = std::thread::spawn(move || {
+    let guard = spawn(move || {
         if done_rx.recv_timeout(Duration::from_secs(2)).is_err() {
             unblock();
         }
