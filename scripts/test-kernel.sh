@@ -73,11 +73,11 @@ phase "booting the test VM"
 append="kunit.filter_glob=rust_sample*"
 mode=test timeout_s=${VM_TIMEOUT:-300} allow=
 if [ "$RS_FLAVOUR" = debug ]; then
-	stress=${STRESS_SECONDS:-30} fuzz=${FUZZ_CALLS:-200000}
-	# Longer reliability runs get more time: each driver stresses for
-	# STRESS_SECONDS, then fuzzes at about 10,000 calls a second (counted
-	# at half that here).
-	mode=debug timeout_s=${VM_TIMEOUT:-$((1500 + 2 * (stress - 30) + 2 * fuzz / 5000))}
+	stress=${STRESS_SECONDS:-30} fuzz=${FUZZ_CALLS:-100000}
+	# Longer reliability runs get more time: each of the two drivers
+	# stresses for STRESS_SECONDS, then fuzzes at about 4,000 calls a
+	# second per device (counted at half that here).
+	mode=debug timeout_s=${VM_TIMEOUT:-$((1500 + 2 * (stress - 30) + fuzz / 1000))}
 	allow=$RS_FAULT_WARNINGS
 	append+=" rs.stress=$stress rs.fuzz=$fuzz rs.seed=${SEED:-1}"
 fi
