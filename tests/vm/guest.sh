@@ -437,8 +437,8 @@ debug)
 coverage)
 	# make coverage: every rs-devtest task records the PCs it runs in the
 	# modules (tests/userspace/src/kcov.rs). The suite (the test mode's
-	# suites, then stress on two devices at once) writes the rust_sample
-	# text offsets it reached to /tmp/kcov/suite/PID; then each driver is
+	# suites, stress on two devices at once, the fault sweeps) writes the
+	# rust_sample text offsets it reached to /tmp/kcov/suite/PID; then each driver is
 	# fuzzed twice with the same number of calls, random and KCOV-guided,
 	# each run writing the blocks it reached and when
 	# (/tmp/kcov/fuzz/fuzz-MODULE-MODE-PID) as well as its offsets.
