@@ -29,9 +29,9 @@ case "$RS_KVER" in
 esac
 
 # The kernel flavour: "test" (the default), "debug" (test + the checkers
-# of scripts/config/debug.config) or "coverage" (test + KCOV for the module
-# alone, scripts/config/coverage.config; make coverage). Part of the cache
-# key.
+# of scripts/config/debug.config) or "coverage" (test + KCOV for the
+# modules and failslab, scripts/config/coverage.config; make coverage).
+# Part of the cache key.
 RS_FLAVOUR=${FLAVOUR:-test}
 case "$RS_FLAVOUR" in
 test | debug | coverage) ;;

@@ -15,6 +15,12 @@
 
 . /tests/lib.sh
 
+# result_prefix DRIVER: what DRIVER's result names start with: nothing for
+# rust_sample, "c_sample:" for the twin.
+result_prefix() {
+	if [ "$1" != rust_sample ]; then echo "$1:"; fi
+}
+
 # use_driver NAME: point the checks at one driver. Results for the C twin
 # are prefixed with its name.
 use_driver() {
@@ -22,7 +28,7 @@ use_driver() {
 	MOD=/lib/modules/$1.ko
 	DEV=/dev/$1
 	STATS=/sys/kernel/debug/$1/stats
-	if [ "$1" = rust_sample ]; then P=; else P=$1:; fi
+	P=$(result_prefix "$1")
 }
 use_driver rust_sample
 
@@ -361,18 +367,22 @@ param() { sed -n "s/.*rs\.$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
 # carry its node's name.
 reliability() {
 	insmod "/lib/modules/$1.ko" devices=2 || { not_ok "$1:load-devices-2" "insmod failed"; return; }
-	first=
-	[ "$1" = rust_sample ] || first="$1:"
-	for run in stress fuzz; do
-		rs-devtest "$run" "/dev/${1}1" "$(param "$run")" "$(($(param seed) + 1))" >/tmp/$run-1.out &
-		bg=$!
-		rs-devtest "$run" "/dev/$1" "$(param "$run")" "$(param seed)" >/tmp/$run-0.out ||
-			not_ok "$first$run" "rs-devtest exited with $?"
-		wait $bg || not_ok "${1}1:$run" "rs-devtest exited with $?"
-		prefix "$first" </tmp/$run-0.out >&3
-		prefix "${1}1:" </tmp/$run-1.out >&3
-	done
+	on_both_devices "$1" stress
+	on_both_devices "$1" fuzz
 	rmmod "$1"
+}
+
+# on_both_devices DRIVER RUN: rs-devtest RUN (stress or fuzz) on DRIVER's
+# first two devices at once, the second with the next seed.
+on_both_devices() {
+	first=$(result_prefix "$1")
+	rs-devtest "$2" "/dev/${1}1" "$(param "$2")" "$(($(param seed) + 1))" >/tmp/$2-1.out &
+	bg=$!
+	rs-devtest "$2" "/dev/$1" "$(param "$2")" "$(param seed)" >/tmp/$2-0.out ||
+		not_ok "$first$2" "rs-devtest exited with $?"
+	wait $bg || not_ok "${1}1:$2" "rs-devtest exited with $?"
+	prefix "$first" </tmp/$2-0.out >&3
+	prefix "${1}1:" </tmp/$2-1.out >&3
 }
 
 # fault_sweeps DRIVER: failslab aimed by fail-nth at each allocation of a
@@ -382,8 +392,7 @@ reliability() {
 fault_sweeps() {
 	echo N >/sys/kernel/debug/failslab/ignore-gfp-wait
 	echo 0 >/sys/kernel/debug/failslab/verbose
-	first=
-	[ "$1" = rust_sample ] || first="$1:"
+	first=$(result_prefix "$1")
 	insmod "/lib/modules/$1.ko" || { not_ok "${first}fault-injection-load-$1" "insmod failed"; return; }
 	for sweep in resize open fasync; do
 		rs-devtest "fault-$sweep" "/dev/$1" >/tmp/fault.out ||
@@ -458,12 +467,7 @@ coverage)
 	# The trace events on, so that their code runs in tasks that record
 	# (the trace-events check runs in the shell, which does not).
 	echo 1 >"$TRACEFS/events/rust_sample/enable"
-	rs-devtest stress /dev/rust_sample1 "$(param stress)" "$(($(param seed) + 1))" >/tmp/stress-1.out &
-	bg=$!
-	rs-devtest stress /dev/rust_sample "$(param stress)" "$(param seed)" >&3 ||
-		not_ok stress "rs-devtest exited with $?"
-	wait $bg || not_ok rust_sample1:stress "rs-devtest exited with $?"
-	prefix rust_sample1: </tmp/stress-1.out >&3
+	on_both_devices rust_sample stress
 	echo 0 >"$TRACEFS/events/rust_sample/enable"
 	echo >"$TRACEFS/trace"
 	rmmod rust_sample
@@ -476,8 +480,7 @@ coverage)
 		not_ok fault-injection-load "rs-devtest exited with $?"
 	export RS_KCOV=/tmp/kcov/fuzz
 	for drv in rust_sample c_sample; do
-		first=
-		[ "$drv" = rust_sample ] || first="$drv:"
+		first=$(result_prefix "$drv")
 		insmod "/lib/modules/$drv.ko" || { not_ok "${first}load" "insmod failed"; continue; }
 		for run in fuzz fuzz-guided; do
 			rs-devtest "$run" "/dev/$drv" "$(param fuzz)" "$(param seed)" >/tmp/$run.out ||

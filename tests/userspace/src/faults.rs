@@ -246,18 +246,6 @@ fn resize_all_failing(f: &Fd, data_len: u64) -> Res<()> {
     Ok(())
 }
 
-/// `open(2)` of `dev`, the errno on failure.
-fn try_open(dev: &str, flags: i32) -> Result<Fd, i32> {
-    let c = std::ffi::CString::new(dev).map_err(|_| libc::EINVAL)?;
-    // SAFETY: `c` is a valid C string.
-    let fd = unsafe { libc::open(c.as_ptr(), flags | libc::O_CLOEXEC) };
-    if fd < 0 {
-        Err(errno())
-    } else {
-        Ok(Fd(fd))
-    }
-}
-
 /// `rs-devtest fault-open DEVICE`: sweeps `open(2)` in each access mode.
 /// Every attempt must either open, counted as the reader and/or writer
 /// its mode makes it, or fail with `ENOMEM` with the opener counts as they

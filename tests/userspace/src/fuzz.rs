@@ -273,43 +273,23 @@ fn drain(r: &Fd) {
     while matches!(read(r, &mut buf), Ok(n) if n > 0) {}
 }
 
-/// What one call did, for the oracle.
-enum Call {
-    Ioctl {
-        cmd: u64,
-    },
-    Read {
-        len: usize,
-    },
-    Write {
-        len: usize,
-    },
-    SpliceOut {
-        len: usize,
-    },
-    SpliceIn {
-        len: usize,
-        piped: usize,
-    },
-    /// `poll(2)` for input and output with a zero timeout; the result is
-    /// the `revents`.
-    Poll,
-    /// The file closed and opened again, now `new` (an index of [`FILES`]).
-    Reopen {
-        new: usize,
-    },
+/// How many bytes a splice in finds in the pipe: its length, up to a
+/// page and a byte (so that both atomic and larger steps happen).
+fn piped(len: usize) -> usize {
+    len.min(4097)
 }
 
-impl Call {
+impl Op {
+    /// The operation's name, for the outcome counts and failures.
     fn name(&self) -> &'static str {
         match self {
-            Call::Ioctl { .. } => "ioctl",
-            Call::Read { .. } => "read",
-            Call::Write { .. } => "write",
-            Call::SpliceOut { .. } => "splice-out",
-            Call::SpliceIn { .. } => "splice-in",
-            Call::Poll => "poll",
-            Call::Reopen { .. } => "reopen",
+            Op::Ioctl { .. } => "ioctl",
+            Op::Io { read: true, .. } => "read",
+            Op::Io { read: false, .. } => "write",
+            Op::Splice { out: true, .. } => "splice-out",
+            Op::Splice { out: false, .. } => "splice-in",
+            Op::Poll => "poll",
+            Op::Reopen { .. } => "reopen",
         }
     }
 }
@@ -319,13 +299,13 @@ fn access(fname: &str) -> (bool, bool) {
     (fname != "wronly", fname != "rdonly")
 }
 
-/// The exact outcome the ABI allows for `call` on a file opened `fname`,
+/// The exact outcome the ABI allows for `op` on a file opened `fname`,
 /// given the device's state before and after (the fuzzer is the device's
 /// only user, and every file is non-blocking) and how many bytes at the
 /// pointer `ptr` are accessible (`usable`; the SET_CAPACITY value when
 /// readable).
 fn judge(
-    call: &Call,
+    op: &Op,
     fname: &str,
     res: Result<usize, i32>,
     before: &Stats,
@@ -340,24 +320,26 @@ fn judge(
     let unchanged = after.len == before.len && after.capacity == before.capacity;
     let want = |ok: bool, why: &str| if ok { Ok(()) } else { Err(why.to_string()) };
     let mode_refused = matches!(
-        (call, fname),
-        (Call::Read { .. } | Call::SpliceOut { .. }, "wronly")
-            | (Call::Write { .. } | Call::SpliceIn { .. }, "rdonly")
+        (op, fname),
+        (
+            Op::Io { read: true, .. } | Op::Splice { out: true, .. },
+            "wronly"
+        ) | (
+            Op::Io { read: false, .. } | Op::Splice { out: false, .. },
+            "rdonly"
+        )
     );
     // The VFS refuses a buffer that runs past the top of user space
     // (`access_ok()` on the whole length, before the length is capped) with
     // EFAULT. The top is 2^47 less a page with four-level paging and higher
     // with five: past 2^47, EFAULT is allowed, not required.
-    if let (Call::Read { len } | Call::Write { len }, Err(libc::EFAULT)) = (call, res) {
+    if let (Op::Io { len, .. }, Err(libc::EFAULT)) = (op, res) {
         if (ptr as u64).saturating_add(*len as u64) > (1u64 << 47) - page as u64 {
             return want(unchanged, "EFAULT changed the state");
         }
     }
     // splice(2) returns 0 for a zero length before it looks at the files.
-    let zero_splice = matches!(
-        call,
-        Call::SpliceOut { len: 0 } | Call::SpliceIn { len: 0, .. }
-    );
+    let zero_splice = matches!(op, Op::Splice { len: 0, .. });
     if zero_splice {
         return want(
             res == Ok(0) && unchanged,
@@ -373,9 +355,9 @@ fn judge(
     // No file of the device has write access (the fuzzer's own files are
     // its only ones): a read of an empty FIFO is end of file.
     let eof = held == 0 && before.writers == 0;
-    match (call, res) {
+    match (op, res) {
         (_, Err(libc::EBADF)) => Err("EBADF on a file of the right mode".into()),
-        (Call::Poll, r) => {
+        (Op::Poll, r) => {
             let (has_read, _) = access(fname);
             let mut want_events = 0;
             if held > 0 || before.writers == 0 {
@@ -392,7 +374,7 @@ fn judge(
                 "poll's events are not what the state says",
             )
         }
-        (Call::Reopen { new }, r) => {
+        (Op::Reopen { mode: new }, r) => {
             // The old file's access leaves the counts, the new one's joins.
             let (or, ow) = access(fname);
             let (nr, nw) = access(FILES[*new]);
@@ -404,11 +386,11 @@ fn judge(
                 "the opener counts did not follow the close and the open",
             )
         }
-        (Call::Ioctl { cmd }, r) if !KNOWN.contains(cmd) => want(
+        (Op::Ioctl { cmd }, r) if !KNOWN.contains(cmd) => want(
             r == Err(libc::ENOTTY) && unchanged,
             "want ENOTTY, nothing changed",
         ),
-        (Call::Ioctl { cmd }, r) if *cmd == GET_STATS || *cmd == GET_CAPACITY => {
+        (Op::Ioctl { cmd }, r) if *cmd == GET_STATS || *cmd == GET_CAPACITY => {
             let size = if *cmd == GET_STATS { STATS_SIZE } else { 8 };
             let expect = if usable >= size {
                 Ok(0)
@@ -420,11 +402,11 @@ fn judge(
                 "want success iff the buffer is writable",
             )
         }
-        (Call::Ioctl { cmd }, r) if *cmd == CLEAR => want(
+        (Op::Ioctl { cmd }, r) if *cmd == CLEAR => want(
             r == Ok(0) && after.len == 0,
             "want success and an empty FIFO",
         ),
-        (Call::Ioctl { .. }, r) => {
+        (Op::Ioctl { .. }, r) => {
             // SET_CAPACITY, as root: EFAULT, EINVAL, EBUSY in that order;
             // ENOMEM possible; success sets the capacity, keeps the data.
             let Some(v) = value else {
@@ -445,7 +427,12 @@ fn judge(
                 }
             }
         }
-        (Call::Read { len }, r) => match r {
+        (
+            Op::Io {
+                read: true, len, ..
+            },
+            r,
+        ) => match r {
             // A zero-length read succeeds with 0, unless the VFS refuses a
             // kernel address first.
             _ if *len == 0 => want(
@@ -478,7 +465,12 @@ fn judge(
             ),
             _ => Err("not an outcome of read".into()),
         },
-        (Call::Write { len }, r) => {
+        (
+            Op::Io {
+                read: false, len, ..
+            },
+            r,
+        ) => {
             // What this call stores when the buffer holds: all of an atomic
             // write, or what fits of a larger one. A fault inside that step
             // keeps the bytes copied before it only when the step is larger
@@ -518,7 +510,7 @@ fn judge(
                 _ => Err("not an outcome of write".into()),
             }
         }
-        (Call::SpliceOut { len }, r) => {
+        (Op::Splice { out: true, len, .. }, r) => {
             // Into an empty 16-page pipe: one read of up to 64 KiB.
             let most = (*len).min(held).min(16 * page);
             match r {
@@ -533,8 +525,13 @@ fn judge(
                 _ => Err("not an outcome of splice out".into()),
             }
         }
-        (Call::SpliceIn { len, piped }, r) => {
-            let p = (*len).min(*piped);
+        (
+            Op::Splice {
+                out: false, len, ..
+            },
+            r,
+        ) => {
+            let p = (*len).min(piped(*len));
             let atomic = p <= page;
             match r {
                 Ok(n) if p == 0 => want(n == 0 && unchanged, "a zero-length splice moved bytes"),
@@ -626,23 +623,19 @@ impl Fuzzer {
         let before = stats(&self.files[2].1)?;
         // What KCOV records from here to the call's return is the call's.
         let mark = kcov::mark();
-        let (call, res) = match spec.op {
+        let res = match spec.op {
             Op::Splice { out, len, nonblock } => {
                 let flags = if nonblock { libc::SPLICE_F_NONBLOCK } else { 0 };
                 let r = if out {
-                    (Call::SpliceOut { len }, splice(f, &self.pipe_w, len, flags))
+                    splice(f, &self.pipe_w, len, flags)
                 } else {
-                    let piped = len.min(4097);
-                    write_all(&self.pipe_w, &vec![0x33u8; piped])?;
-                    (
-                        Call::SpliceIn { len, piped },
-                        splice(&self.pipe_r, f, len, flags),
-                    )
+                    write_all(&self.pipe_w, &vec![0x33u8; piped(len)])?;
+                    splice(&self.pipe_r, f, len, flags)
                 };
                 drain(&self.pipe_r);
                 r
             }
-            Op::Ioctl { cmd } => (Call::Ioctl { cmd }, ioctl_ptr(f, cmd, ptr).map(|()| 0)),
+            Op::Ioctl { cmd } => ioctl_ptr(f, cmd, ptr).map(|()| 0),
             Op::Poll => {
                 let mut p = libc::pollfd {
                     fd: f.0,
@@ -651,12 +644,11 @@ impl Fuzzer {
                 };
                 // SAFETY: one valid pollfd; no waiting.
                 let r = unsafe { libc::poll(&mut p, 1, 0) };
-                let res = if r < 0 {
+                if r < 0 {
                     Err(errno())
                 } else {
                     Ok(p.revents as u16 as usize)
-                };
-                (Call::Poll, res)
+                }
             }
             Op::Reopen { mode: new } => {
                 // Close, then open: the counts the judge sees after are the
@@ -667,7 +659,7 @@ impl Fuzzer {
                 let fd = open(&self.dev, FLAGS[new] | libc::O_NONBLOCK)
                     .map_err(|e| format!("call {n}: reopen: {e}"))?;
                 self.files[spec.file] = (new, fd);
-                (Call::Reopen { new }, Ok(0))
+                Ok(0)
             }
             Op::Io { read, nowait, len } => {
                 let iov = libc::iovec {
@@ -676,7 +668,7 @@ impl Fuzzer {
                 };
                 // SAFETY: the kernel validates the pointer; faults are the
                 // point. Only the arena is ever valid, and it is two pages.
-                let r = unsafe {
+                unsafe {
                     let n = match (read, nowait) {
                         (true, false) => libc::read(f.0, ptr, len),
                         (false, false) => libc::write(f.0, ptr, len),
@@ -688,13 +680,7 @@ impl Fuzzer {
                     } else {
                         Ok(n as usize)
                     }
-                };
-                let call = if read {
-                    Call::Read { len }
-                } else {
-                    Call::Write { len }
-                };
-                (call, r)
+                }
             }
         };
         let mut new = false;
@@ -711,7 +697,7 @@ impl Fuzzer {
         let after = stats(&self.files[2].1)?;
         let fname = FILES[mode];
         if let Err(why) = judge(
-            &call,
+            &spec.op,
             fname,
             res,
             &before,
@@ -720,14 +706,18 @@ impl Fuzzer {
             usable,
             value,
         ) {
-            let what = match &call {
-                Call::Ioctl { cmd } => format!("ioctl {cmd:#x}"),
-                Call::Read { len } | Call::Write { len } | Call::SpliceOut { len } => {
-                    format!("{} of {len}", call.name())
+            let what = match spec.op {
+                Op::Ioctl { cmd } => format!("ioctl {cmd:#x}"),
+                Op::Io { len, .. } | Op::Splice { out: true, len, .. } => {
+                    format!("{} of {len}", spec.op.name())
                 }
-                Call::SpliceIn { len, piped } => format!("splice-in of {len} ({piped} piped)"),
-                Call::Poll => "poll".into(),
-                Call::Reopen { new } => format!("reopen as {}", FILES[*new]),
+                Op::Splice {
+                    out: false, len, ..
+                } => {
+                    format!("splice-in of {len} ({} piped)", piped(len))
+                }
+                Op::Poll => "poll".into(),
+                Op::Reopen { mode } => format!("reopen as {}", FILES[mode]),
             };
             return Err(format!(
                 "call {n} (seed {}): {what} on {fname} with a {} pointer ({usable} usable bytes) gave {res:?}: {why}; before {before:?}, after {after:?}",
@@ -736,8 +726,8 @@ impl Fuzzer {
             ));
         }
         let key = match res {
-            Ok(_) => format!("{} ok", call.name()),
-            Err(e) => format!("{} {}", call.name(), err_name(e)),
+            Ok(_) => format!("{} ok", spec.op.name()),
+            Err(e) => format!("{} {}", spec.op.name(), err_name(e)),
         };
         *self.outcomes.entry(key).or_default() += 1;
         if after.len > after.capacity || !(MIN_CAPACITY..=MAX_CAPACITY).contains(&after.capacity) {

@@ -66,13 +66,19 @@ impl Drop for Fd {
 }
 
 pub fn open(path: &str, flags: i32) -> Res<Fd> {
-    let c = CString::new(path).map_err(|e| e.to_string())?;
+    try_open(path, flags).map_err(|e| format!("open({path}) failed: {}", err_name(e)))
+}
+
+/// `open(2)`: the file, or the errno.
+pub fn try_open(path: &str, flags: i32) -> Result<Fd, i32> {
+    let c = CString::new(path).map_err(|_| libc::EINVAL)?;
     // SAFETY: `c` is a valid C string.
     let fd = unsafe { libc::open(c.as_ptr(), flags | libc::O_CLOEXEC) };
     if fd < 0 {
-        return Err(format!("open({path}) failed: {}", err_name(errno())));
+        Err(errno())
+    } else {
+        Ok(Fd(fd))
     }
-    Ok(Fd(fd))
 }
 
 /// `write(2)`: the count, or the errno.
