@@ -11,54 +11,85 @@
 //! space frees. A file joins and leaves them in the misc device layer's
 //! `fasync` callback, never through the driver: the layer takes the lists
 //! once, at open ([`super::miscdev::MiscDevice::fasync`]), and keeps them
-//! with the file, so that the call from `__fput()` (where the file's
-//! reference count is already zero and no `&File` may exist) takes the file
-//! out of exactly the lists it joined, and no entry outlives its file. Were
-//! the driver asked again each time, a safe implementation that answered
-//! differently could leave an entry behind, pointing at a freed file.
+//! with the file, so that the file leaves exactly the lists it could have
+//! joined. Were the driver asked again each time, a safe implementation that
+//! answered differently could leave an entry behind, pointing at a freed
+//! file.
+//!
+//! `fasync_helper()` keeps a file's `FASYNC` flag equal to "the file is on
+//! a list" for one list only, and `__fput()` calls `->fasync` to take the
+//! file out only if `FASYNC` is set. With two lists, that needs care:
+//!
+//! - `->fasync` runs with no lock held (`setfl()` and `ioctl_fioasync()`),
+//!   so two threads sharing a file descriptor can run it at once. Between a
+//!   removal's two calls `FASYNC` is already clear; an insertion that starts
+//!   then would add the file to the readers' list and find the old writers'
+//!   entry still there, and the removal's second call would clear `FASYNC`
+//!   again, leaving the file on a list with `FASYNC` clear. So the two calls
+//!   run under a lock of the lists' own ([`Fasync::update`]), which only
+//!   this callback takes and which no user can hold for long.
+//! - `fasync_helper()` allocates before it looks for an existing entry, so
+//!   an insertion that finds the file already listed can still fail with
+//!   `ENOMEM`; its undo must remove only an entry that this call added.
+//! - `release` takes the file off both lists whatever `FASYNC` says
+//!   ([`Fasync::forget`]), so even a state this reasoning missed cannot
+//!   leave an entry to a freed file.
 
 use kernel::{
     bindings,
     error::to_result,
     ffi::c_int,
-    fs::file::flags,
+    new_mutex,
     prelude::*,
+    sync::{
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        Mutex,
+    },
     types::Opaque, //
 };
 
-use super::kiocb::f_flags_now;
+use super::access::Access;
 
 /// The SIGIO subscribers of one device: a readers' and a writers' list.
 ///
 /// # Invariants
 ///
-/// Each field holds a `struct fasync_struct *` list head, null when empty,
-/// written only by `fasync_helper()` under the kernel's `fasync_lock` and
-/// read by `kill_fasync()` under RCU. Every entry belongs to a file with
-/// `FASYNC` set that is not yet released: `__fput()` calls the `fasync`
-/// callback to take it out (see [`Self::update`]) before the file is freed.
+/// - Each list field holds a `struct fasync_struct *` list head, null when
+///   empty, written only by `fasync_helper()` under the kernel's
+///   `fasync_lock` and read by `kill_fasync()` under RCU.
+/// - Every entry belongs to a file that is not yet released: the file's
+///   `release` calls [`Fasync::forget`] before the file is freed.
+#[pin_data]
 pub(crate) struct Fasync {
+    /// Serialises [`Fasync::update`]: the two `fasync_helper()` calls of one
+    /// `->fasync` call, against those of another on the same file.
+    #[pin]
+    update: Mutex<()>,
     readers: Opaque<*mut bindings::fasync_struct>,
     writers: Opaque<*mut bindings::fasync_struct>,
 }
 
 // SAFETY: The heads are only touched through `fasync_helper()` and
 // `kill_fasync()`, which synchronise through `fasync_lock`, the entries'
-// `fa_lock` and RCU, from any thread.
+// `fa_lock` and RCU, from any thread; the mutex is `Send`.
 unsafe impl Send for Fasync {}
 
 // SAFETY: As for `Send`: every access from `&self` goes through the kernel's
-// own synchronisation.
+// own synchronisation or the mutex.
 unsafe impl Sync for Fasync {}
 
 impl Fasync {
     /// Two empty lists.
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new() -> impl PinInit<Self> {
         // INVARIANT: Null heads are empty lists.
-        Self {
+        pin_init!(Self {
+            update <- new_mutex!(()),
             readers: Opaque::new(core::ptr::null_mut()),
             writers: Opaque::new(core::ptr::null_mut()),
-        }
+        })
     }
 
     /// Data arrived (or end of file): SIGIO with `POLL_IN` to every reading
@@ -76,43 +107,122 @@ impl Fasync {
     }
 
     /// Adds `file` to the lists of its access mode (`on`) or takes it out of
-    /// them, as `pipe_fasync()` does.
+    /// them, as `pipe_fasync()` does: the lists by `f_mode`, the two calls
+    /// under one lock, and an undo of only what this call added.
     ///
     /// # Safety
     ///
     /// `file` must be valid for the call, and this must be its `fasync`
-    /// callback with the lists the file has used since it was opened: called
-    /// by `fcntl(F_SETFL)` or `ioctl(FIOASYNC)` while the file is open, or by
-    /// `__fput()` with `on == false` before the file is freed. That last call
-    /// keeps the type invariant that no entry outlives its file.
+    /// callback, with the lists the file has used since it was opened, and
+    /// its `release` must call [`Fasync::forget`] on these lists.
     pub(super) unsafe fn update(&self, fd: c_int, file: *mut bindings::file, on: bool) -> Result {
-        // The access mode, fixed at open, says which lists (FMODE_READ and
-        // FMODE_WRITE follow from it).
         // SAFETY: The caller guarantees `file` is valid for this call.
-        let mode = unsafe { f_flags_now(file) } & flags::O_ACCMODE;
-        let (read, write) = (mode != flags::O_WRONLY, mode != flags::O_RDONLY);
+        let access = unsafe { Access::of_raw(file) };
         let on = c_int::from(on);
-        let mut ret = 0;
-        if read {
+        let _serial = self.update.lock();
+        test_window::before_insertion(on);
+        let mut read_ret = 0;
+        if access.read {
             // SAFETY: `file` is valid and the head is a valid list.
             // `fasync_helper` stores `file` in the entry without a
-            // reference, which the caller's contract makes sound: the entry
-            // leaves with the file's last `fasync` call, in `__fput()`.
+            // reference, which the caller's contract makes sound: `release`
+            // takes every entry out before the file is freed.
             // INVARIANT: Only `fasync_helper` writes the head.
-            ret = unsafe { bindings::fasync_helper(fd, file, on, self.readers.get()) };
-        }
-        if write && ret >= 0 {
-            // SAFETY: As above.
-            ret = unsafe { bindings::fasync_helper(fd, file, on, self.writers.get()) };
-            if ret < 0 && read {
-                // Only an insertion can fail (no memory): undo the first
-                // one, so the file is in both lists or in neither.
-                // SAFETY: As above.
-                unsafe { bindings::fasync_helper(-1, file, 0, self.readers.get()) };
+            read_ret = unsafe { bindings::fasync_helper(fd, file, on, self.readers.get()) };
+            if read_ret < 0 {
+                return to_result(read_ret);
             }
         }
-        to_result(ret)
+        if access.write {
+            if access.read {
+                test_window::between_removals(on);
+            }
+            // SAFETY: As above.
+            let ret = unsafe { bindings::fasync_helper(fd, file, on, self.writers.get()) };
+            if ret < 0 {
+                // Only an insertion can fail (no memory). Undo the readers'
+                // entry only if this call added it (`read_ret > 0`): one that
+                // was already there belongs to an earlier, successful call,
+                // and removing it would clear `FASYNC` under the writers'
+                // entry of that call.
+                if read_ret > 0 {
+                    // SAFETY: As above.
+                    unsafe { bindings::fasync_helper(-1, file, 0, self.readers.get()) };
+                }
+                return to_result(ret);
+            }
+        }
+        Ok(())
     }
+
+    /// Takes `file` out of both lists, whatever its `FASYNC` flag says.
+    ///
+    /// # Safety
+    ///
+    /// `file` must point at a file whose memory is valid for the call and
+    /// that no other `fasync` call can reach any more: its `release`.
+    pub(super) unsafe fn forget(&self, file: *mut bindings::file) {
+        for head in [&self.readers, &self.writers] {
+            // A null head holds no entry of this file, and none can be added
+            // now (no `fasync` call can reach a released file): skip the
+            // global `fasync_lock` then. The head cannot read null while
+            // this file is listed: only this file's own calls could unlink
+            // its entry, and none can run now; other files' insertions and
+            // removals change the head, but never to null while an entry
+            // remains.
+            // SAFETY: The head is valid (type invariant). `fasync_helper()`
+            // writes it with plain, aligned pointer stores under
+            // `fasync_lock`, which the kernel treats as untorn (as
+            // `f_flags`, `kiocb.rs`); the relaxed load is the `READ_ONCE()`
+            // C would use.
+            if unsafe { Atomic::from_ptr(head.get()) }
+                .load(Relaxed)
+                .is_null()
+            {
+                continue;
+            }
+            // SAFETY: The file's memory is valid for the call, and the head
+            // is a valid list. `fasync_helper(-1, file, 0, ...)` removes the
+            // file's entry if there is one and does nothing otherwise.
+            unsafe { bindings::fasync_helper(-1, file, 0, head.get()) };
+        }
+    }
+}
+
+/// The test build (`make KUNIT=y`) widens the windows of the two races the
+/// lock in [`Fasync::update`] closes, so that rs-devtest's
+/// `sigio-fasync-race` hits them on every round if the lock is ever
+/// broken (tried: it fails in round 0): a removal sleeps
+/// between its two calls (the window in which `FASYNC` is already clear),
+/// and an insertion sleeps before its first call (so that a second
+/// insertion, past the VFS's `FASYNC` check, queues behind it). The
+/// production module has neither sleep.
+mod test_window {
+    use kernel::ffi::c_int;
+
+    /// Before an insertion's first call.
+    #[cfg(rs_kunit)]
+    pub(super) fn before_insertion(on: c_int) {
+        if on != 0 {
+            kernel::time::delay::fsleep(kernel::time::Delta::from_millis(4));
+        }
+    }
+
+    /// Between a removal's two calls.
+    #[cfg(rs_kunit)]
+    pub(super) fn between_removals(on: c_int) {
+        if on == 0 {
+            kernel::time::delay::fsleep(kernel::time::Delta::from_millis(20));
+        }
+    }
+
+    #[cfg(not(rs_kunit))]
+    #[inline(always)]
+    pub(super) fn before_insertion(_on: c_int) {}
+
+    #[cfg(not(rs_kunit))]
+    #[inline(always)]
+    pub(super) fn between_removals(_on: c_int) {}
 }
 
 // CAST: Signal and band numbers are small constants (29, 1, 2).

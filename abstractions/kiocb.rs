@@ -54,35 +54,48 @@ impl<'a> Kiocb<'a> {
         }
     }
 
+    /// Whether this call must not sleep at all, not even for a lock another
+    /// call holds: the caller asked so with `IOCB_NOWAIT` (`RWF_NOWAIT`, and
+    /// io_uring's first, inline attempt, which must not sleep in
+    /// `io_uring_enter()`). `O_NONBLOCK` alone does not ask for this (see
+    /// `Documentation/design.rst`, "Who may wait for the FIFO lock").
+    pub(crate) fn is_nowait(&self) -> bool {
+        // SAFETY: By the type invariants `kiocb` is valid. Its caller set
+        // `ki_flags` before the call and no one changes them during it.
+        let ki_flags = unsafe { (*self.kiocb).ki_flags };
+        ki_flags & IOCB_NOWAIT != 0
+    }
+
     /// Whether this call must not sleep waiting for data or space: the
     /// caller asked so (`IOCB_NOWAIT`), or the file has `O_NONBLOCK` set at
     /// this moment. Either way the answer to "would sleep" is `EAGAIN`, as in
     /// `fs/pipe.c`.
     pub(crate) fn is_nonblocking(&self) -> bool {
-        // SAFETY: By the type invariants `kiocb` is valid. Its caller set
-        // `ki_flags` before the call and no one changes them during it, and
-        // `ki_filp` is set at init and never changes.
-        let (ki_flags, file) = unsafe { ((*self.kiocb).ki_flags, (*self.kiocb).ki_filp) };
-        if ki_flags & IOCB_NOWAIT != 0 {
+        if self.is_nowait() {
             return true;
         }
-        // SAFETY: By the type invariants `ki_filp` is a valid file for the
-        // whole call.
-        (unsafe { f_flags_now(file) } & flags::O_NONBLOCK) != 0
+        // SAFETY: By the type invariants `kiocb` is valid, and `ki_filp`,
+        // set at init and never changed, is a valid file for the whole call.
+        (unsafe { f_flags_now((*self.kiocb).ki_filp) } & flags::O_NONBLOCK) != 0
     }
 }
 
 /// A file's `f_flags` at this moment. Any value before or after a racing
-/// `fcntl(F_SETFL)` is a correct answer for the callers, so no lock is taken;
-/// the relaxed atomic load is the `READ_ONCE()` the C side would use.
+/// `fcntl(F_SETFL)`, `FIONBIO` or `fasync_helper()` is a correct answer for
+/// the callers, so no lock is taken; the relaxed atomic load is the
+/// `READ_ONCE()` the C side would use.
 ///
 /// # Safety
 ///
 /// `file` must point at a valid file for the duration of the call.
-pub(super) unsafe fn f_flags_now(file: *mut bindings::file) -> u32 {
+unsafe fn f_flags_now(file: *mut bindings::file) -> u32 {
     // SAFETY: The caller guarantees the file is valid, so the pointer is
-    // valid and aligned for the call. The only writer of `f_flags` after open
-    // is `setfl()`: one plain, aligned 32-bit store under `f_lock`, which the
-    // kernel treats as untorn.
+    // valid and aligned for the call. `f_flags` has three writers after
+    // open, each a plain, aligned 32-bit store (or read-modify-write) under
+    // `f_lock`, which the kernel treats as untorn: `setfl()` (`F_SETFL`,
+    // `fs/fcntl.c`), `ioctl_fionbio()` (`FIONBIO`, `fs/ioctl.c`) and
+    // `fasync_helper()` (`FASYNC`, in `fasync_insert_entry()` and
+    // `fasync_remove_entry()`, `fs/fcntl.c`). A racing load sees the value
+    // before or after one of them, each a correct answer for the callers.
     unsafe { Atomic::from_ptr(&raw mut (*file).f_flags) }.load(Relaxed)
 }

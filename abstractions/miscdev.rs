@@ -53,6 +53,7 @@ use kernel::{
 
 use super::{
     fasync::Fasync,
+    iov::ReadDest,
     kiocb::Kiocb,
     poll::{
         PollMask,
@@ -120,18 +121,27 @@ pub(crate) trait MiscDevice: Sized {
         drop(this);
     }
 
-    /// `read(2)` and friends. Returns how many bytes were copied to `dest`;
-    /// the layer caps the result at `dest`'s length on entry.
+    /// `read(2)` and friends, `splice(2)` and `sendfile(2)` from the device.
+    /// Returns how many bytes were copied to `dest`. The layer caps the
+    /// result at what `dest` actually took (`dest` can only be filled by
+    /// copying), so a wrong count can never hand out bytes that were not
+    /// written (`abstractions/iov.rs`).
     fn read_iter(
         _this: <Self::Ptr as ForeignOwnable>::Borrowed<'_>,
         _kiocb: &Kiocb<'_>,
-        _dest: &mut IovIterDest<'_>,
+        _dest: &mut ReadDest<'_, '_>,
     ) -> Result<usize> {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
-    /// `write(2)` and friends. Returns how many bytes were taken from `src`;
-    /// the layer caps the result at `src`'s length on entry.
+    /// `write(2)` and friends, `splice(2)` and `sendfile(2)` into the
+    /// device. Returns how many bytes were taken from `src`; the layer caps
+    /// the result at `src`'s length on entry. Unlike a read's, a write's
+    /// count may differ from what `src` gave up (an atomic write that faults
+    /// half-way stores nothing and fails): a wrong count only makes the
+    /// caller skip or resend its own bytes, and exposes no kernel memory
+    /// (`iter_file_splice_write()` releases at most that many bytes of its
+    /// pipe's buffers).
     fn write_iter(
         _this: <Self::Ptr as ForeignOwnable>::Borrowed<'_>,
         _kiocb: &Kiocb<'_>,
@@ -142,10 +152,21 @@ pub(crate) trait MiscDevice: Sized {
 
     /// `poll(2)`, `select(2)` and `epoll(7)`: registers the file's wait queues
     /// with `table` and returns the current readiness.
-    fn poll(
-        _this: <Self::Ptr as ForeignOwnable>::Borrowed<'_>,
+    ///
+    /// `table` takes only queues borrowed for `'a`, the lifetime of `this`:
+    /// queues the file's private data owns or shares, or `'static` ones,
+    /// which therefore live until the file's `release`, as every poller
+    /// needs (see [`PollTable`]).
+    ///
+    /// The VFS calls this concurrently with every other call on the file,
+    /// with none of the driver's locks held, but epoll calls it under its
+    /// `ep->mtx` and io_uring under `uring_lock`. So it must not wait for
+    /// anything a user can hold: every thread of an epoll instance would
+    /// wait with it.
+    fn poll<'a>(
+        _this: <Self::Ptr as ForeignOwnable>::Borrowed<'a>,
         _file: &File,
-        _table: &PollTable<'_>,
+        _table: &PollTable<'a>,
     ) -> PollMask {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
@@ -179,8 +200,10 @@ pub(crate) trait MiscDevice: Sized {
     /// layer asks once, right after `open`, keeps them with the file, and
     /// adds the file to them and takes it out itself (`fcntl(F_SETFL)`,
     /// `FIOASYNC`, the last `close`); the driver only calls
-    /// [`Fasync::readable`] and [`Fasync::writable`]. A device with this
-    /// slot costs one more small allocation per open.
+    /// [`Fasync::readable`] and [`Fasync::writable`]. A file joins the lists
+    /// of its `f_mode`: `FMODE_READ` the readers', `FMODE_WRITE` the
+    /// writers'. A device with this slot costs one more small allocation
+    /// per open.
     fn fasync(_this: <Self::Ptr as ForeignOwnable>::Borrowed<'_>) -> Arc<Fasync> {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
@@ -283,10 +306,12 @@ impl<T: MiscDevice> MiscVTable<T> {
         },
         // splice(2) and sendfile(2) through the kernel's generic helpers,
         // which move the data with `read_iter` and `write_iter` over the
-        // pipe's pages: no new entry point into the driver, so nothing more
-        // to argue. `copy_splice_read` is one `read_iter` into fresh pages;
-        // `iter_file_splice_write` one `write_iter` per batch of the pipe's
-        // buffers (all it holds, up to the length asked).
+        // pipe's pages. `copy_splice_read` is one `read_iter` into fresh,
+        // unzeroed pages, and it trusts the count: `Self::read_iter` caps it
+        // at what the driver copied (`abstractions/iov.rs`).
+        // `iter_file_splice_write` is one `write_iter` per batch of the
+        // pipe's buffers (all it holds, up to the length asked); a count
+        // there only decides how much of the pipe it releases.
         splice_read: if T::HAS_READ_ITER {
             Some(bindings::copy_splice_read)
         } else {
@@ -399,7 +424,9 @@ impl<T: MiscDevice> MiscVTable<T> {
             // SAFETY: `ptr` came from `into_foreign` just above and is not
             // reclaimed before the borrow ends.
             let lists = T::fasync(unsafe { <T::Ptr as ForeignOwnable>::borrow(ptr) });
-            match KBox::new(AsyncFile { ptr, lists }, GFP_KERNEL) {
+            // Charged to the opener's memory cgroup, as pipes are: the
+            // allocation is made on a user's behalf.
+            match KBox::new(AsyncFile { ptr, lists }, GFP_KERNEL_ACCOUNT) {
                 Ok(file) => KBox::into_raw(file).cast(),
                 Err(err) => {
                     // SAFETY: `ptr` came from `into_foreign` and nothing
@@ -429,10 +456,15 @@ impl<T: MiscDevice> MiscVTable<T> {
         let private = unsafe { (*file).private_data };
         let ptr = if T::HAS_FASYNC {
             // SAFETY: `open` stored a `KBox<AsyncFile>` for such a device;
-            // this is the one place that frees it. `__fput()` already made the
-            // file's last `fasync` call, so it is in none of the lists.
-            let file = unsafe { KBox::from_raw(private.cast::<AsyncFile>()) };
-            file.ptr
+            // this is the one place that frees it.
+            let async_file = unsafe { KBox::from_raw(private.cast::<AsyncFile>()) };
+            // `__fput()` made a last `fasync` call if `FASYNC` was set; take
+            // the file out of both lists whatever the flag said, so that no
+            // entry can outlive it (`abstractions/fasync.rs`).
+            // SAFETY: The file's memory is valid for this call and no
+            // `fasync` call can reach it any more.
+            unsafe { async_file.lists.forget(file) };
+            async_file.ptr
         } else {
             private
         };
@@ -455,12 +487,13 @@ impl<T: MiscDevice> MiscVTable<T> {
         // SAFETY: `ki_filp` of a valid kiocb is a file opened by `open`.
         let this = unsafe { Self::private((*kiocb).ki_filp) };
         // SAFETY: `iter` is a valid destination iterator for this call.
-        let dest = unsafe { IovIterDest::from_raw(iter) };
-        let max = dest.len();
-        match T::read_iter(this, &io, dest) {
-            // CAST: Capped at the iterator's length on entry, which the VFS
+        let mut dest = ReadDest::new(unsafe { IovIterDest::from_raw(iter) });
+        match T::read_iter(this, &io, &mut dest) {
+            // Never more than was copied: `copy_splice_read()` hands this
+            // many bytes of unzeroed pages to a pipe.
+            // CAST: At most the iterator's length on entry, which the VFS
             // caps at `MAX_RW_COUNT` (`rw_verify_area()`), below `isize::MAX`.
-            Ok(n) => n.min(max) as isize,
+            Ok(n) => n.min(dest.written()) as isize,
             Err(err) => err.to_errno() as isize,
         }
     }
@@ -500,8 +533,10 @@ impl<T: MiscDevice> MiscVTable<T> {
         // SAFETY: `file` is valid, with a positive reference count, for this
         // call; it is a stream (see `open`).
         let f = unsafe { File::from_raw_file(file) };
-        // SAFETY: `table` is null or valid for the duration of this call.
-        let table = unsafe { PollTable::from_raw(table) };
+        // SAFETY: `table` is null or valid for the duration of this call, and
+        // `file` is the polled file. The table's lifetime is that of `this`,
+        // the borrow of the private data, which only `release` reclaims.
+        let table = unsafe { PollTable::from_raw(table, file) };
         T::poll(this, f, &table).bits()
     }
 
@@ -578,5 +613,95 @@ impl<T: MiscDevice> MiscVTable<T> {
         // SAFETY: `seq` is valid for this call and used from this thread only.
         let m = unsafe { SeqFile::from_raw(seq) };
         T::show_fdinfo(this, m, f);
+    }
+}
+
+#[cfg(rs_kunit)]
+#[kunit_tests(rust_sample_miscdev)]
+mod tests {
+    use super::*;
+    use kernel::error::from_err_ptr;
+
+    // `include/linux/anon_inodes.h`, which the kernel's bindings do not
+    // include: a real `struct file` whose operations are a vtable of this
+    // layer, without a device node. `allow`, not `expect`: the lint fires on
+    // a zero-sized struct deep in `struct module` that only some
+    // architectures have (bindgen's own declarations allow it likewise).
+    #[allow(improper_ctypes)]
+    extern "C" {
+        fn anon_inode_getfile(
+            name: *const c_char,
+            fops: *const bindings::file_operations,
+            private: *mut c_void,
+            flags: c_int,
+        ) -> *mut bindings::file;
+    }
+
+    /// How many bytes [`Overclaiming`] copies.
+    const COPIED: usize = 10;
+
+    /// A driver whose `read_iter` copies [`COPIED`] bytes and claims to
+    /// have filled the whole buffer: safe code, and exactly the mistake
+    /// that would hand `copy_splice_read()`'s unzeroed pages to a pipe.
+    struct Overclaiming;
+
+    #[vtable]
+    impl MiscDevice for Overclaiming {
+        type Shared = ();
+        type Ptr = KBox<Self>;
+
+        fn open(_shared: &(), _file: &File) -> Result<KBox<Self>> {
+            Err(ENODEV)
+        }
+
+        fn read_iter(
+            _this: &Self,
+            _kiocb: &Kiocb<'_>,
+            dest: &mut ReadDest<'_, '_>,
+        ) -> Result<usize> {
+            let claimed = dest.len();
+            dest.copy_to_iter(&[0x55; COPIED]);
+            Ok(claimed)
+        }
+    }
+
+    /// A read through the layer's `read_iter` reports what the driver
+    /// copied, never what it claimed, and the bytes beyond stay untouched.
+    /// Without the cap in `MiscVTable::read_iter` the read returns 64.
+    #[test]
+    fn read_reports_only_copied_bytes() -> Result {
+        let private = KBox::new(Overclaiming, GFP_KERNEL)?.into_foreign();
+        // SAFETY: The name is a C string; the table is this layer's for
+        // `Overclaiming`, with the private data its `open` would have made
+        // (a `KBox<Overclaiming>` from `into_foreign`), which its `release`
+        // reclaims when the file goes. `O_RDWR` is a valid flag.
+        let raw = unsafe {
+            anon_inode_getfile(
+                c"rust_sample_test".as_char_ptr(),
+                MiscVTable::<Overclaiming>::build(),
+                private,
+                bindings::O_RDWR as c_int,
+            )
+        };
+        let file = match from_err_ptr(raw) {
+            Ok(file) => file,
+            Err(err) => {
+                // SAFETY: No file took the private data; it is ours again.
+                drop(unsafe { <KBox<Overclaiming> as ForeignOwnable>::from_foreign(private) });
+                return Err(err);
+            }
+        };
+        let mut buf = [0xAAu8; 64];
+        let mut pos: bindings::loff_t = 0;
+        // SAFETY: `file` is a valid file we hold a reference to; `buf` is
+        // valid for writes of its length; `pos` is a valid position.
+        let n =
+            unsafe { bindings::kernel_read(file, buf.as_mut_ptr().cast(), buf.len(), &mut pos) };
+        // SAFETY: Drops the reference `anon_inode_getfile` gave us.
+        unsafe { bindings::fput(file) };
+        assert_eq!(n, COPIED as isize);
+        assert!(buf[..COPIED].iter().all(|&b| b == 0x55));
+        assert!(buf[COPIED..].iter().all(|&b| b == 0xAA));
+        Ok(())
     }
 }

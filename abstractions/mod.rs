@@ -7,8 +7,10 @@
 //! function has a `# Safety` section. `Documentation/abstractions.rst` says
 //! why each wrapper exists and what upstream would need to absorb it.
 
+pub(crate) mod access;
 pub(crate) mod capability;
 pub(crate) mod fasync;
+pub(crate) mod iov;
 pub(crate) mod kiocb;
 pub(crate) mod miscdev;
 pub(crate) mod module;

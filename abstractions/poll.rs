@@ -16,32 +16,82 @@ use core::{
 };
 use kernel::bindings;
 
-/// The `poll_table` of one `poll` call.
+use super::wait::PollWaitQueue;
+
+/// The `poll_table` of one `poll` call on one file, and the only way to
+/// register a wait queue with it.
+///
+/// `poll_wait()` links an entry of the poller into the queue, and the
+/// poller unlinks it later: select and poll in `poll_freewait()`, epoll when
+/// the file is released or taken out of the epoll set, io_uring and aio
+/// when the request ends. Until then the queue must stay. What holds it
+/// there is the file: select and poll keep a reference to it (`get_file()`
+/// in `__pollwait()`) until `poll_freewait()`, io_uring and aio keep one for
+/// the request, and `__fput()` runs `eventpoll_release()` before
+/// `->release`. So the rule is: **the queue must live until the polled
+/// file's `release`**. `__wake_up_pollfree()` in the queue's drop does not
+/// replace that rule: select and poll ignore `POLLFREE` (`pollwake()`) and
+/// call `remove_wait_queue()` on the queue afterwards.
+///
+/// The lifetime `'a` enforces the rule. A `poll` callback is generic over
+/// `'a`, and receives its file's private data borrowed for `'a`
+/// ([`super::miscdev::MiscDevice::poll`]); [`PollTable::register`] takes a
+/// queue borrowed for the same `'a`, and `'a` is invariant, so it cannot be
+/// shortened to fit a local queue. Safe code can only name a `&'a` queue
+/// that the private data owns (freed in `release`), shares ownership of
+/// (an `Arc` the private data holds keeps it alive at least as long), or a
+/// `'static` one. A queue in a local variable, or one reached through a
+/// lock guard, does not live for `'a` and does not compile.
 ///
 /// # Invariants
 ///
-/// `table` is null or points at a valid `poll_table` for the whole of `'a`.
+/// - `table` is null or points at a valid `poll_table`, and `file` is the
+///   file being polled, both valid for as long as this value exists: the
+///   layer makes it inside one `->poll` call and only lends it (`&`) to the
+///   driver, and it is neither `Send` nor `Clone`.
+/// - `'a` is the lifetime of the borrow of `file`'s private data, over
+///   which the driver's `poll` is generic: a queue it can name for `'a` is
+///   owned or shared by the private data (freed no earlier than
+///   `release`), or `'static` (see above). The rule rests on that
+///   genericity, not on `'a` itself lasting until `release`.
 pub(crate) struct PollTable<'a> {
     table: *mut bindings::poll_table,
-    _lifetime: PhantomData<&'a bindings::poll_table>,
+    file: *mut bindings::file,
+    /// Invariant in `'a`: a covariant table could be coerced to a shorter
+    /// `'a`, and then register a queue that dies before the file.
+    _lifetime: PhantomData<fn(&'a ()) -> &'a ()>,
 }
 
-impl PollTable<'_> {
+impl<'a> PollTable<'a> {
     /// # Safety
     ///
     /// `table` must be null or point at a valid `poll_table` for the whole
-    /// of `'a`.
-    pub(crate) unsafe fn from_raw(table: *mut bindings::poll_table) -> Self {
-        // INVARIANT: The caller guarantees validity for `'a`.
+    /// of `'a`, and `file` must be the file being polled, valid for `'a`.
+    /// Everything that lives for `'a` must live until `file` is released:
+    /// `'a` is the lifetime of the borrow of `file`'s private data, which
+    /// `release` reclaims.
+    pub(crate) unsafe fn from_raw(
+        table: *mut bindings::poll_table,
+        file: *mut bindings::file,
+    ) -> Self {
+        // INVARIANT: The caller guarantees validity and the meaning of `'a`.
         Self {
             table,
+            file,
             _lifetime: PhantomData,
         }
     }
 
-    /// The raw pointer, null or valid for `'a`.
-    pub(crate) fn as_raw(&self) -> *mut bindings::poll_table {
-        self.table
+    /// Registers the poller with `queue`, so that [`PollWaitQueue::notify_all`]
+    /// wakes it.
+    pub(crate) fn register(&self, queue: &'a PollWaitQueue) {
+        // SAFETY: `file` and the table pointer are valid for this call (type
+        // invariants; `poll_wait` does nothing with a null table). `queue`
+        // is initialised and pinned, and it lives for `'a`, so it lives
+        // until `file` is released (type invariants), and with it every
+        // entry `poll_wait` links into it: each poller unlinks its entry
+        // before it lets go of the file (see the type's documentation).
+        unsafe { bindings::poll_wait(self.file, queue.as_raw(), self.table) };
     }
 }
 

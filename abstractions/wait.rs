@@ -22,7 +22,6 @@
 use core::marker::PhantomPinned;
 use kernel::{
     bindings,
-    fs::File,
     prelude::*,
     sync::{
         lock::{
@@ -37,8 +36,6 @@ use kernel::{
     },
     types::Opaque, //
 };
-
-use super::poll::PollTable;
 
 /// Creates a [`PollWaitQueue`] initialiser with the given name and a new
 /// lock class.
@@ -149,23 +146,21 @@ impl PollWaitQueue {
         unsafe { bindings::__wake_up(self.head.get(), TASK_NORMAL, 0, core::ptr::null_mut()) };
     }
 
-    /// Registers `table`, the poll table of a `poll` call on `file`, with
-    /// this queue, so that [`Self::notify_all`] wakes the poller.
-    pub(crate) fn register(&self, file: &File, table: &PollTable<'_>) {
-        // SAFETY: `file` is valid for this call; the table pointer is null
-        // or valid for this call (invariant of `PollTable`). The queue stays
-        // valid long enough: `PinnedDrop` below detaches every poller with
-        // `__wake_up_pollfree()` and waits an RCU grace period before the
-        // memory can go.
-        unsafe { bindings::poll_wait(file.as_ptr(), self.head.get(), table.as_raw()) };
+    /// The wait queue head, for [`super::poll::PollTable::register`].
+    pub(super) fn as_raw(&self) -> *mut bindings::wait_queue_head {
+        self.head.get()
     }
 }
 
 #[pinned_drop]
 impl PinnedDrop for PollWaitQueue {
     fn drop(self: Pin<&mut Self>) {
-        // Detach every epoll entry registered with `register`, as
-        // `PollCondVar` does.
+        // Every poller is gone by now: registration requires the queue to
+        // live until the polled file's `release` (`PollTable::register`),
+        // and each poller unlinks itself before it lets go of the file.
+        // This detaches epoll entries all the same, as `PollCondVar` does,
+        // so that a broken rule would not leave epoll with a freed queue
+        // (select and poll ignore `POLLFREE`, so it cannot cover them).
         //
         // SAFETY: `self.head` is initialised (type invariant).
         unsafe { bindings::__wake_up_pollfree(self.head.get()) };

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The FIFO's rules: when a read or a write may proceed, how much it moves,
-//! and what it counts.
+//! and when `poll` calls it ready.
 //!
 //! Plain Rust with no kernel dependency, like [`super::ring`], so the host
 //! tests (`tests/host`) run the very code the module runs. The kernel side
@@ -21,6 +21,12 @@ pub(crate) const MIN_CAPACITY: usize = 4 * 1024;
 pub(crate) const MAX_CAPACITY: usize = 16 * 1024 * 1024;
 /// The capacity when the module parameter is not given.
 pub(crate) const DEFAULT_CAPACITY: usize = 64 * 1024;
+/// The largest write that is all-or-nothing, in bytes: `PIPE_BUF`, as for a
+/// pipe. Not the page size, which is 16 KiB or 64 KiB on some arm64
+/// kernels: the ABI is the same on every architecture, and every capacity
+/// can take a whole atomic write.
+pub(crate) const PIPE_BUF: usize = 4096;
+const _: () = assert!(MIN_CAPACITY >= PIPE_BUF);
 
 /// Whether `bytes` is an acceptable capacity. Takes a `u64` because that is
 /// what userspace and the module parameter supply.
@@ -31,17 +37,29 @@ pub(crate) fn capacity_from_user(bytes: u64) -> Option<usize> {
         .then_some(bytes)
 }
 
-/// Counters of what went through the FIFO.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Counters {
-    /// Bytes taken out by reads.
-    pub(crate) bytes_read: u64,
-    /// Bytes put in by writes.
-    pub(crate) bytes_written: u64,
-    /// Reads that returned data.
-    pub(crate) reads: u64,
-    /// Writes that stored data.
-    pub(crate) writes: u64,
+/// The size up to which a write is all-or-nothing in a FIFO of `capacity`
+/// bytes: `atomic_max`, or the whole capacity if that is smaller, so that
+/// every atomic write can complete in an empty FIFO.
+fn atomic_size(atomic_max: usize, capacity: usize) -> usize {
+    core::cmp::min(atomic_max, capacity)
+}
+
+/// Readable for `poll`, from a length that may be read without the lock: a
+/// read would not block, because there is data or because it would return
+/// end of file.
+pub(crate) fn is_readable(len: usize, has_writer: bool) -> bool {
+    len != 0 || !has_writer
+}
+
+/// Writable for `poll`, from a length and capacity that may be read without
+/// the lock: an atomic write of the largest size would fit now, so a writer
+/// woken by `poll` never finds its atomic write refused (a pipe likewise
+/// reports `EPOLLOUT` only when a `PIPE_BUF` write fits).
+pub(crate) fn is_writable(len: usize, capacity: usize, atomic_max: usize) -> bool {
+    // Saturating: read without the lock, `len` may be from before a
+    // shrinking resize and `capacity` from after it.
+    let free = capacity.saturating_sub(len);
+    free != 0 && free >= atomic_size(atomic_max, capacity)
 }
 
 /// What a read of `count` bytes should do now.
@@ -73,18 +91,16 @@ pub(crate) enum WriteStep {
 /// write access is open.
 pub(crate) struct Fifo<S> {
     ring: Ring<S>,
-    counters: Counters,
     atomic_max: usize,
 }
 
 impl<S: DerefMut<Target = [u8]>> Fifo<S> {
-    /// An empty FIFO over `storage`. Writes of at most `atomic_max` bytes are
-    /// all-or-nothing (the kernel passes `PAGE_SIZE`, as pipes do with
-    /// `PIPE_BUF`).
+    /// An empty FIFO over `storage`. Writes of at most `atomic_max` bytes
+    /// (and at most the capacity) are all-or-nothing; the kernel passes
+    /// [`PIPE_BUF`].
     pub(crate) fn new(storage: S, atomic_max: usize) -> Self {
         Self {
             ring: Ring::new(storage),
-            counters: Counters::default(),
             atomic_max,
         }
     }
@@ -97,22 +113,6 @@ impl<S: DerefMut<Target = [u8]>> Fifo<S> {
     /// How many bytes the FIFO can hold.
     pub(crate) fn capacity(&self) -> usize {
         self.ring.capacity()
-    }
-
-    /// The counters.
-    pub(crate) fn counters(&self) -> Counters {
-        self.counters
-    }
-
-    /// Readable for `poll`: a read would not block, because there is data
-    /// or because it would return end of file.
-    pub(crate) fn is_readable(&self, has_writer: bool) -> bool {
-        !self.ring.is_empty() || !has_writer
-    }
-
-    /// Writable for `poll`: some space is free.
-    pub(crate) fn is_writable(&self) -> bool {
-        !self.ring.is_full()
     }
 
     /// Whether the FIFO holds no data.
@@ -134,13 +134,13 @@ impl<S: DerefMut<Target = [u8]>> Fifo<S> {
     }
 
     /// Decides what a write of `count` bytes does now. A write of at most
-    /// `atomic_max` bytes waits until all of it fits, so concurrent writers
+    /// the atomic size waits until all of it fits, so concurrent writers
     /// never interleave inside it; a larger one stores what fits.
     pub(crate) fn write_step(&self, count: usize) -> WriteStep {
         let free = self.ring.free();
         if count == 0 {
             WriteStep::Put(0)
-        } else if count <= self.atomic_max {
+        } else if count <= atomic_size(self.atomic_max, self.capacity()) {
             if free >= count {
                 WriteStep::Put(count)
             } else {
@@ -174,13 +174,6 @@ impl<S: DerefMut<Target = [u8]>> Fifo<S> {
             }
         }
         self.ring.commit_pop(done);
-        if done > 0 {
-            // OVERFLOW: byte counts stay below 2^64 for centuries of
-            // traffic; saturate rather than wrap if they ever did not.
-            // CAST: `usize` is at most 64 bits wide on Linux.
-            self.counters.bytes_read = self.counters.bytes_read.saturating_add(done as u64);
-            self.counters.reads = self.counters.reads.saturating_add(1);
-        }
         done
     }
 
@@ -203,15 +196,10 @@ impl<S: DerefMut<Target = [u8]>> Fifo<S> {
                 done += core::cmp::min(copy(&mut b[..want_b]), want_b);
             }
         }
-        if done < n && n <= self.atomic_max {
+        if done < n && n <= atomic_size(self.atomic_max, self.capacity()) {
             return 0;
         }
         self.ring.commit_push(done);
-        if done > 0 {
-            // OVERFLOW, CAST: as in `take`.
-            self.counters.bytes_written = self.counters.bytes_written.saturating_add(done as u64);
-            self.counters.writes = self.counters.writes.saturating_add(1);
-        }
         done
     }
 

@@ -9,27 +9,34 @@
 //! userspace.
 //!
 //! Reads and writes hold the FIFO mutex across their copies, and a user can
-//! stall a copy for as long as it likes (a userfaultfd or FUSE page). `open`
-//! runs under the global `misc_mtx` and `release` may run in a shared
-//! kworker, so neither takes that mutex: the opener counts are atomics, and
-//! a reader re-checks them after queueing itself for a wake-up
-//! (`PollWaitQueue::wait_interruptible_unless`), so the last writer's
-//! `release` can wake it without the lock.
+//! stall a copy for as long as it likes (a userfaultfd or FUSE page). So
+//! nothing that serves another user waits for that mutex:
+//!
+//! - `open` runs under the global `misc_mtx` and `release` may run in a
+//!   shared kworker: the opener counts are atomics, and a reader re-checks
+//!   them after queueing itself for a wake-up
+//!   (`PollWaitQueue::wait_interruptible_unless`), so the last writer's
+//!   `release` can wake it without the lock;
+//! - `poll`, fdinfo, debugfs and the `GET_*` ioctls read [`Gauges`], which
+//!   the lock's holder keeps up to date;
+//! - a read or write that must not sleep (`IOCB_NOWAIT`: `RWF_NOWAIT`,
+//!   io_uring's inline attempt) only tries the lock, and returns `EAGAIN`
+//!   if another call holds it.
+//!
+//! A plain read or write, `O_NONBLOCK` included, waits for the lock, as a
+//! pipe's does (`Documentation/design.rst` says why).
 
 use kernel::{
     fs::File,
-    iov::{
-        IovIterDest,
-        IovIterSource, //
-    },
+    iov::IovIterSource,
     new_mutex,
-    page::PAGE_SIZE,
     prelude::*,
     seq_file::SeqFile,
     seq_print,
     sync::{
         Arc,
-        Mutex, //
+        Mutex,
+        MutexGuard, //
     },
     uaccess::{
         UserPtr,
@@ -40,10 +47,14 @@ use kernel::{
 use super::{
     fifo::{
         capacity_from_user,
+        is_readable,
+        is_writable,
         Fifo,
         ReadStep,
-        WriteStep, //
+        WriteStep,
+        PIPE_BUF, //
     },
+    gauges::Gauges,
     openers::{
         Access,
         Openers, //
@@ -54,6 +65,7 @@ use super::{
 use crate::abstractions::{
     capability,
     fasync::Fasync,
+    iov::ReadDest,
     kiocb::Kiocb,
     miscdev::MiscDevice,
     poll::{
@@ -83,6 +95,9 @@ pub(crate) struct SampleDevice {
     index: u32,
     #[pin]
     fifo: Mutex<Fifo<Storage>>,
+    /// The FIFO's length, capacity and counters, for readers that must not
+    /// wait for `fifo`'s lock.
+    gauges: Gauges,
     openers: Openers,
     /// Readers wait here for data or end of file; `poll` registers here too.
     #[pin]
@@ -99,11 +114,12 @@ impl SampleDevice {
     /// Device `index` of the load, with an empty FIFO of `capacity` bytes.
     pub(crate) fn new(index: u32, capacity: usize) -> Result<Arc<Self>> {
         let storage = new_storage(capacity)?;
-        let fasync = Arc::new(Fasync::new(), GFP_KERNEL)?;
+        let fasync = Arc::pin_init(Fasync::new(), GFP_KERNEL)?;
         Arc::pin_init(
             pin_init!(Self {
                 index,
-                fifo <- new_mutex!(Fifo::new(storage, PAGE_SIZE)),
+                fifo <- new_mutex!(Fifo::new(storage, PIPE_BUF)),
+                gauges: Gauges::new(capacity),
                 openers: Openers::new(),
                 readable <- new_poll_wait_queue!("rust_sample::readable"),
                 writable <- new_poll_wait_queue!("rust_sample::writable"),
@@ -126,18 +142,19 @@ impl SampleDevice {
         self.fasync.writable();
     }
 
-    /// A snapshot of the statistics, as the ioctl returns them.
+    /// The statistics, as the ioctl returns them. Takes no lock: each field
+    /// is a value it had during the call, not all from one instant (see
+    /// [`Gauges`]).
     pub(crate) fn stats(&self) -> uapi::Stats {
-        let fifo = self.fifo.lock();
-        let counters = fifo.counters();
+        let counters = self.gauges.counters();
         uapi::Stats {
             bytes_read: counters.bytes_read,
             bytes_written: counters.bytes_written,
             reads: counters.reads,
             writes: counters.writes,
             // CAST: `usize` is 64 bits on every architecture this builds for.
-            len: fifo.len() as u64,
-            capacity: fifo.capacity() as u64,
+            len: self.gauges.len() as u64,
+            capacity: self.gauges.capacity() as u64,
             readers: self.openers.readers(),
             writers: self.openers.writers(),
         }
@@ -152,7 +169,10 @@ impl SampleDevice {
         let old = {
             let mut fifo = self.fifo.lock();
             match fifo.resize(storage) {
-                Ok(old) => old,
+                Ok(old) => {
+                    self.gauges.reset(&fifo);
+                    old
+                }
                 Err((ResizeError::TooSmall, _new)) => return Err(EBUSY),
             }
         };
@@ -164,8 +184,22 @@ impl SampleDevice {
 
     /// Drops every byte in the FIFO.
     fn clear(&self) {
-        self.fifo.lock().clear();
+        let mut fifo = self.fifo.lock();
+        fifo.clear();
+        self.gauges.reset(&fifo);
+        drop(fifo);
         self.writable_now();
+    }
+
+    /// The FIFO's lock: only tried when the call must not sleep
+    /// (`IOCB_NOWAIT`), which then fails with `EAGAIN` if another call
+    /// holds it, as filesystems do for `IOCB_NOWAIT` with `inode_trylock()`.
+    fn lock_fifo(&self, kiocb: &Kiocb<'_>) -> Result<MutexGuard<'_, Fifo<Storage>>> {
+        if kiocb.is_nowait() {
+            self.fifo.try_lock().ok_or(EAGAIN)
+        } else {
+            Ok(self.fifo.lock())
+        }
     }
 }
 
@@ -182,6 +216,9 @@ pub(crate) fn write_stats(f: &mut impl core::fmt::Write, s: &uapi::Stats) -> cor
 }
 
 /// One open file of the device.
+///
+/// `access` is the file's `f_mode` at open, which never changes: it decides
+/// the opener counts, and which events `poll` reports, as for a pipe.
 pub(crate) struct SampleFile {
     device: Arc<SampleDevice>,
     access: Access,
@@ -214,12 +251,13 @@ impl MiscDevice for SampleFile {
         // made a failed open uncount someone else (the fault-open sweep).
         // No FIFO lock: `open` runs under `misc_mtx`.
         device.openers.open(access);
+        // Charged to the opener's memory cgroup, as pipes are.
         let this = KBox::new(
             SampleFile {
                 device: device.clone(),
                 access,
             },
-            GFP_KERNEL,
+            GFP_KERNEL_ACCOUNT,
         )?;
         Ok(this)
     }
@@ -228,12 +266,16 @@ impl MiscDevice for SampleFile {
     fn read_iter(
         this: &SampleFile,
         kiocb: &Kiocb<'_>,
-        dest: &mut IovIterDest<'_>,
+        dest: &mut ReadDest<'_, '_>,
     ) -> Result<usize> {
         let device = &this.device;
         let openers = &device.openers;
         let count = dest.len();
-        let mut fifo = device.fifo.lock();
+        // A zero-length read returns 0 without the lock, as a pipe's does.
+        if count == 0 {
+            return Ok(0);
+        }
+        let mut fifo = device.lock_fifo(kiocb)?;
         let n = loop {
             match fifo.read_step(count, openers.has_writer()) {
                 ReadStep::Take(n) => break n,
@@ -260,6 +302,7 @@ impl MiscDevice for SampleFile {
             return Ok(0);
         }
         let taken = fifo.take(n, |run| dest.copy_to_iter(run));
+        device.gauges.took(&fifo, taken);
         trace::read(device.index, taken, fifo.len());
         drop(fifo);
         if taken == 0 {
@@ -277,7 +320,11 @@ impl MiscDevice for SampleFile {
     ) -> Result<usize> {
         let device = &this.device;
         let count = src.len();
-        let mut fifo = device.fifo.lock();
+        // As in `read_iter`.
+        if count == 0 {
+            return Ok(0);
+        }
+        let mut fifo = device.lock_fifo(kiocb)?;
         let n = loop {
             match fifo.write_step(count) {
                 WriteStep::Put(n) => break n,
@@ -300,6 +347,7 @@ impl MiscDevice for SampleFile {
             return Ok(0);
         }
         let stored = fifo.put(n, |run| src.copy_from_iter(run));
+        device.gauges.put(&fifo, stored);
         trace::write(device.index, stored, fifo.len());
         drop(fifo);
         if stored == 0 {
@@ -313,22 +361,32 @@ impl MiscDevice for SampleFile {
         this.device.fasync.clone()
     }
 
+    /// As `pipe_poll()`: no lock, queue first, then read the state once, and
+    /// report by the file's access mode. A change after the reads wakes the
+    /// queues this call registered with, so the poller looks again.
     #[inline]
-    fn poll(this: &SampleFile, file: &File, table: &PollTable<'_>) -> PollMask {
+    fn poll<'a>(this: &'a SampleFile, _file: &File, table: &PollTable<'a>) -> PollMask {
         let device = &this.device;
-        device.readable.register(file, table);
-        device.writable.register(file, table);
+        let access = this.access;
+        if access.read {
+            table.register(&device.readable);
+        }
+        if access.write {
+            table.register(&device.writable);
+        }
         let has_writer = device.openers.has_writer();
-        let fifo = device.fifo.lock();
+        let len = device.gauges.len();
         let mut mask = PollMask::NONE;
-        if fifo.is_readable(has_writer) {
-            mask = mask | PollMask::READABLE;
+        if access.read {
+            if is_readable(len, has_writer) {
+                mask = mask | PollMask::READABLE;
+            }
+            if !has_writer {
+                mask = mask | PollMask::HANGUP;
+            }
         }
-        if fifo.is_writable() {
+        if access.write && is_writable(len, device.gauges.capacity(), PIPE_BUF) {
             mask = mask | PollMask::WRITABLE;
-        }
-        if !has_writer && this.access.read {
-            mask = mask | PollMask::HANGUP;
         }
         mask
     }
@@ -345,8 +403,9 @@ impl MiscDevice for SampleFile {
                     .write_slice(stats.as_bytes())?;
             }
             uapi::IOC_GET_CAPACITY => {
+                // No lock, see `Gauges`.
                 // CAST: `usize` is 64 bits on every architecture this builds for.
-                let capacity = device.fifo.lock().capacity() as u64;
+                let capacity = device.gauges.capacity() as u64;
                 UserSlice::new(arg, core::mem::size_of::<u64>())
                     .writer()
                     .write(&capacity)?;

@@ -6,6 +6,8 @@
 //!   the host.
 //! - [`file`]: the file operations, over `abstractions::miscdev`.
 //! - [`instances`]: how many devices a load registers, and their names.
+//! - [`gauges`]: the FIFO's length, capacity and counters, readable without
+//!   the FIFO lock.
 //! - [`openers`]: who holds the device open, counted without the FIFO lock.
 //! - [`uapi`]: the ioctl ABI, mirrored from `include/uapi/rust_sample.h`.
 
@@ -13,6 +15,7 @@
 
 pub(crate) mod fifo;
 pub(crate) mod file;
+pub(crate) mod gauges;
 pub(crate) mod instances;
 pub(crate) mod openers;
 pub(crate) mod ring;

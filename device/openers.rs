@@ -3,34 +3,13 @@
 //! Who holds the device open: the opener counts behind end of file and
 //! hang-up.
 
-use kernel::{
-    fs::{
-        file::flags,
-        File, //
-    },
-    sync::atomic::{
-        Atomic,
-        Relaxed, //
-    },
+use kernel::sync::atomic::{
+    Atomic,
+    Relaxed, //
 };
 
-/// Which ways a file was opened: fixed at open, since `fcntl` cannot change
-/// the access mode.
-#[derive(Clone, Copy)]
-pub(crate) struct Access {
-    pub(crate) read: bool,
-    pub(crate) write: bool,
-}
-
-impl Access {
-    pub(crate) fn of(file: &File) -> Self {
-        let mode = file.flags() & flags::O_ACCMODE;
-        Self {
-            read: mode == flags::O_RDONLY || mode == flags::O_RDWR,
-            write: mode == flags::O_WRONLY || mode == flags::O_RDWR,
-        }
-    }
-}
+/// Which ways a file was opened, from its `f_mode` (`abstractions/access.rs`).
+pub(crate) use crate::abstractions::access::Access;
 
 /// How many files hold the device open, for reading and for writing.
 ///

@@ -63,11 +63,6 @@ impl<S: DerefMut<Target = [u8]>> Ring<S> {
         self.capacity() - self.len
     }
 
-    /// Whether no byte can be pushed.
-    pub(crate) fn is_full(&self) -> bool {
-        self.free() == 0
-    }
-
     /// The bytes of the FIFO, oldest first, as at most two slices.
     pub(crate) fn readable(&self) -> (&[u8], &[u8]) {
         let cap = self.capacity();

@@ -36,7 +36,7 @@ mod ring {
     fn push_stops_when_full() -> Result {
         let mut r = ring(4)?;
         assert_eq!(r.push(b"abcdef"), 4);
-        assert!(r.is_full());
+        assert_eq!(r.free(), 0);
         assert_eq!(r.free(), 0);
         assert_eq!(r.push(b"x"), 0);
         Ok(())
@@ -126,7 +126,7 @@ mod ring {
     #[test]
     fn zero_capacity_is_harmless() -> Result {
         let mut r = ring(0)?;
-        assert!(r.is_empty() && r.is_full());
+        assert!(r.is_empty() && r.free() == 0);
         assert_eq!(r.push(b"a"), 0);
         assert_eq!(r.pop(&mut [0u8; 1]), 0);
         Ok(())
@@ -135,10 +135,15 @@ mod ring {
 
 #[kunit_tests(rust_sample_fifo)]
 mod fifo {
-    use crate::device::fifo::{
-        Fifo,
-        ReadStep,
-        WriteStep, //
+    use crate::device::{
+        fifo::{
+            is_readable,
+            is_writable,
+            Fifo,
+            ReadStep,
+            WriteStep, //
+        },
+        gauges::Gauges,
     };
     use kernel::prelude::*;
 
@@ -224,7 +229,6 @@ mod fifo {
         // The copy faults after one byte of a three-byte atomic write.
         assert_eq!(f.put(3, |_run| 1), 0);
         assert_eq!(f.len(), 0);
-        assert_eq!(f.counters().writes, 0);
         Ok(())
     }
 
@@ -264,26 +268,66 @@ mod fifo {
     }
 
     #[test]
-    fn counters_count_bytes_and_calls() -> Result {
+    fn gauges_follow_the_fifo() -> Result {
         let mut f = fifo(16)?;
-        put(&mut f, b"abc");
-        put(&mut f, b"de");
-        f.take(4, |run| run.len());
-        let c = f.counters();
+        let g = Gauges::new(16);
+        let n = put(&mut f, b"abc");
+        g.put(&f, n);
+        let n = put(&mut f, b"de");
+        g.put(&f, n);
+        let n = f.take(4, |run| run.len());
+        g.took(&f, n);
+        // A faulted copy moves nothing and counts nothing.
+        g.took(&f, 0);
+        let c = g.counters();
         assert_eq!((c.bytes_written, c.writes), (5, 2));
         assert_eq!((c.bytes_read, c.reads), (4, 1));
+        assert_eq!((g.len(), g.capacity()), (1, 16));
+        f.clear();
+        g.reset(&f);
+        assert_eq!(g.len(), 0);
         Ok(())
     }
 
     #[test]
     fn readiness_follows_the_state() -> Result {
         let mut f = fifo(4)?;
-        assert!(!f.is_readable(true) && f.is_writable());
+        assert!(!is_readable(f.len(), true) && is_writable(f.len(), f.capacity(), ATOMIC));
         put(&mut f, b"abcd");
-        assert!(f.is_readable(true) && !f.is_writable());
+        assert!(is_readable(f.len(), true) && !is_writable(f.len(), f.capacity(), ATOMIC));
         f.take(4, |run| run.len());
         // Empty without writers: readable, because a read returns EOF.
-        assert!(f.is_readable(false) && f.is_empty());
+        assert!(is_readable(f.len(), false) && f.is_empty());
+        Ok(())
+    }
+
+    /// Writable only when a write of the atomic size fits, so that a writer
+    /// woken by `poll` is never refused (rs-devtest's
+    /// `poll-readiness-transitions` checks it through the device).
+    #[test]
+    fn writable_only_when_an_atomic_write_fits() -> Result {
+        let mut f = fifo(8)?;
+        put(&mut f, b"abcde");
+        // 3 free, ATOMIC is 4: a 4-byte write would wait.
+        assert_eq!(f.write_step(ATOMIC), WriteStep::Wait);
+        assert!(!is_writable(f.len(), f.capacity(), ATOMIC));
+        f.take(1, |run| run.len());
+        assert_eq!(f.write_step(ATOMIC), WriteStep::Put(ATOMIC));
+        assert!(is_writable(f.len(), f.capacity(), ATOMIC));
+        // Read without the lock, the length may be from before a shrinking
+        // resize: no overflow, and not writable.
+        assert!(!is_writable(9, 8, ATOMIC));
+        Ok(())
+    }
+
+    /// A FIFO smaller than the atomic size takes a write of its whole
+    /// capacity at once, and a larger one in parts, instead of waiting for
+    /// room that can never exist.
+    #[test]
+    fn atomic_size_never_exceeds_the_capacity() -> Result {
+        let f = fifo(2)?;
+        assert_eq!(f.write_step(3), WriteStep::Put(2));
+        assert!(is_writable(f.len(), f.capacity(), ATOMIC));
         Ok(())
     }
 
@@ -293,7 +337,7 @@ mod fifo {
         put(&mut f, b"abcd");
         f.clear();
         assert_eq!(f.len(), 0);
-        assert!(f.is_writable());
+        assert!(is_writable(f.len(), f.capacity(), ATOMIC));
         Ok(())
     }
 

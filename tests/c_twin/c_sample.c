@@ -15,6 +15,7 @@
 
 #include <linux/capability.h>
 #include <linux/debugfs.h>
+#include <linux/delay.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
@@ -48,17 +49,20 @@ MODULE_PARM_DESC(devices, "Number of devices: c_sample, c_sample1, ... (1 to 16)
 
 /*
  * Reads and writes hold the mutex across copy_to_iter()/copy_from_iter(),
- * which a user can stall at will (userfaultfd, FUSE). open() runs under the
- * global misc_mtx and release() may run in the shared delayed_fput worker,
- * so neither takes the mutex: the opener counts are atomics, and
- * wait_event_interruptible() re-checks them after queueing, so the last
- * writer's release() can wake readers without the lock.
+ * which a user can stall at will (userfaultfd, FUSE), so nothing that serves
+ * another user waits for it. open() runs under the global misc_mtx and
+ * release() may run in the shared delayed_fput worker: the opener counts are
+ * atomics, and wait_event_interruptible() re-checks them after queueing, so
+ * the last writer's release() can wake readers without the lock. poll(),
+ * fdinfo, debugfs and the GET ioctls read len, cap and the counters with
+ * READ_ONCE(); they are written under the lock with WRITE_ONCE(). A read or
+ * write with IOCB_NOWAIT only tries the lock.
  */
 struct c_sample {
 	struct mutex lock;		/* protects the FIFO and counters below */
 	u8 *buf;
-	size_t cap, head, len;
-	u64 bytes_read, bytes_written, reads, writes;
+	size_t cap, head, len;		/* cap, len: WRITE_ONCE, read lockless */
+	u64 bytes_read, bytes_written, reads, writes;	/* likewise */
 	atomic_t readers, writers;	/* open files by access, lockless */
 	wait_queue_head_t readable;	/* readers wait for data or EOF */
 	wait_queue_head_t writable;	/* writers wait for space */
@@ -71,6 +75,8 @@ struct c_sample {
 	 */
 	struct fasync_struct *fasync_readers;
 	struct fasync_struct *fasync_writers;
+	/* Serialises c_sample_fasync()'s two fasync_helper() calls. */
+	struct mutex fasync_lock;
 	/* Cold: registration only. misc.name points to name. */
 	unsigned int index;		/* in the load, as the trace events name it */
 	struct miscdevice misc;
@@ -106,8 +112,48 @@ static void writable_runs(struct c_sample *d, size_t *a_off, size_t *a_len, size
 
 static void commit_pop(struct c_sample *d, size_t n)
 {
-	d->len -= n;
+	WRITE_ONCE(d->len, d->len - n);
 	d->head = d->len ? (d->head + n) % d->cap : 0;
+}
+
+/*
+ * Writes of up to PIPE_BUF bytes (or the whole capacity, if smaller) are
+ * all-or-nothing, as for a pipe: not PAGE_SIZE, which is 16K or 64K on some
+ * arm64 kernels.
+ */
+static size_t atomic_size(size_t cap)
+{
+	return min_t(size_t, PIPE_BUF, cap);
+}
+
+/* A write of the atomic size fits now: poll's EPOLLOUT, as a pipe's. */
+static bool writable(size_t len, size_t cap)
+{
+	size_t free = cap > len ? cap - len : 0;
+
+	return free && free >= atomic_size(cap);
+}
+
+/* IOCB_NOWAIT (RWF_NOWAIT, io_uring's inline try) never sleeps on the lock. */
+static int lock_fifo(struct c_sample *d, struct kiocb *iocb)
+{
+	if (iocb->ki_flags & IOCB_NOWAIT)
+		return mutex_trylock(&d->lock) ? 0 : -EAGAIN;
+	mutex_lock(&d->lock);
+	return 0;
+}
+
+/* Counters and len change under d->lock; observers read them lockless. */
+static void count_read(struct c_sample *d, size_t n)
+{
+	WRITE_ONCE(d->bytes_read, d->bytes_read + n);
+	WRITE_ONCE(d->reads, d->reads + 1);
+}
+
+static void count_write(struct c_sample *d, size_t n)
+{
+	WRITE_ONCE(d->bytes_written, d->bytes_written + n);
+	WRITE_ONCE(d->writes, d->writes + 1);
 }
 
 /* Data arrived, or end of file. */
@@ -147,6 +193,15 @@ static int c_sample_release(struct inode *inode, struct file *file)
 {
 	struct c_sample *d = file->private_data;
 
+	/*
+	 * __fput() called ->fasync(-1, file, 0) if FASYNC was set; leave both
+	 * SIGIO lists whatever it said, so no entry outlives the file.
+	 */
+	if (READ_ONCE(d->fasync_readers))
+		fasync_helper(-1, file, 0, &d->fasync_readers);
+	if (READ_ONCE(d->fasync_writers))
+		fasync_helper(-1, file, 0, &d->fasync_writers);
+
 	if (file->f_mode & FMODE_READ)
 		atomic_dec(&d->readers);
 	/*
@@ -166,7 +221,8 @@ static ssize_t c_sample_read_iter(struct kiocb *iocb, struct iov_iter *to)
 
 	if (!count)
 		return 0;
-	mutex_lock(&d->lock);
+	if (lock_fifo(d, iocb))
+		return -EAGAIN;
 	while (!d->len) {
 		if (!atomic_read(&d->writers)) {
 			mutex_unlock(&d->lock);
@@ -194,10 +250,8 @@ static ssize_t c_sample_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	}
 	commit_pop(d, done);
 	trace_read(d->index, done, d->len);
-	if (done) {
-		d->bytes_read += done;
-		d->reads++;
-	}
+	if (done)
+		count_read(d, done);
 	mutex_unlock(&d->lock);
 	if (!done)
 		return -EFAULT;
@@ -208,9 +262,11 @@ static ssize_t c_sample_read_iter(struct kiocb *iocb, struct iov_iter *to)
 /* How many bytes a write of count may store now; 0 means wait. */
 static size_t write_step(struct c_sample *d, size_t count)
 {
-	size_t free = d->cap - d->len;
+	/* Also a lockless wait condition: READ_ONCE, and no wrap. */
+	size_t cap = READ_ONCE(d->cap), len = READ_ONCE(d->len);
+	size_t free = cap > len ? cap - len : 0;
 
-	if (count <= PAGE_SIZE)
+	if (count <= atomic_size(cap))
 		return free >= count ? count : 0;
 	return min(count, free);
 }
@@ -223,7 +279,8 @@ static ssize_t c_sample_write_iter(struct kiocb *iocb, struct iov_iter *from)
 
 	if (!count)
 		return 0;
-	mutex_lock(&d->lock);
+	if (lock_fifo(d, iocb))
+		return -EAGAIN;
 	while (!(n = write_step(d, count))) {
 		if (nonblock) {
 			mutex_unlock(&d->lock);
@@ -244,14 +301,12 @@ static ssize_t c_sample_write_iter(struct kiocb *iocb, struct iov_iter *from)
 		done += copy_from_iter(d->buf, want, from);
 	}
 	/* An atomic write that faulted stores nothing. */
-	if (done < n && n <= PAGE_SIZE)
+	if (done < n && n <= atomic_size(d->cap))
 		done = 0;
-	d->len += done;
+	WRITE_ONCE(d->len, d->len + done);
 	trace_write(d->index, done, d->len);
-	if (done) {
-		d->bytes_written += done;
-		d->writes++;
-	}
+	if (done)
+		count_write(d, done);
 	mutex_unlock(&d->lock);
 	if (!done)
 		return -EFAULT;
@@ -259,37 +314,41 @@ static ssize_t c_sample_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	return done;
 }
 
+/* As pipe_poll(): no lock; queue first, then read the state once. */
 static __poll_t c_sample_poll(struct file *file, poll_table *wait)
 {
 	struct c_sample *d = file->private_data;
 	__poll_t mask = 0;
 	bool has_writer;
+	size_t len;
 
-	poll_wait(file, &d->readable, wait);
-	poll_wait(file, &d->writable, wait);
+	if (file->f_mode & FMODE_READ)
+		poll_wait(file, &d->readable, wait);
+	if (file->f_mode & FMODE_WRITE)
+		poll_wait(file, &d->writable, wait);
 	has_writer = atomic_read(&d->writers);
-	mutex_lock(&d->lock);
-	if (d->len || !has_writer)
-		mask |= EPOLLIN | EPOLLRDNORM;
-	if (d->len < d->cap)
+	len = READ_ONCE(d->len);
+	if (file->f_mode & FMODE_READ) {
+		if (len || !has_writer)
+			mask |= EPOLLIN | EPOLLRDNORM;
+		if (!has_writer)
+			mask |= EPOLLHUP;
+	}
+	if ((file->f_mode & FMODE_WRITE) && writable(len, READ_ONCE(d->cap)))
 		mask |= EPOLLOUT | EPOLLWRNORM;
-	if (!has_writer && (file->f_mode & FMODE_READ))
-		mask |= EPOLLHUP;
-	mutex_unlock(&d->lock);
 	return mask;
 }
 
+/* No lock: each field is a value it had during the call. */
 static void get_stats(struct c_sample *d, struct rust_sample_stats *s)
 {
 	memset(s, 0, sizeof(*s));
-	mutex_lock(&d->lock);
-	s->bytes_read = d->bytes_read;
-	s->bytes_written = d->bytes_written;
-	s->reads = d->reads;
-	s->writes = d->writes;
-	s->len = d->len;
-	s->capacity = d->cap;
-	mutex_unlock(&d->lock);
+	s->bytes_read = READ_ONCE(d->bytes_read);
+	s->bytes_written = READ_ONCE(d->bytes_written);
+	s->reads = READ_ONCE(d->reads);
+	s->writes = READ_ONCE(d->writes);
+	s->len = READ_ONCE(d->len);
+	s->capacity = READ_ONCE(d->cap);
 	s->readers = atomic_read(&d->readers);
 	s->writers = atomic_read(&d->writers);
 }
@@ -314,7 +373,7 @@ static long set_capacity(struct c_sample *d, u64 bytes)
 	memcpy(buf + a_len, d->buf, b_len);
 	old = d->buf;
 	d->buf = buf;
-	d->cap = bytes;
+	WRITE_ONCE(d->cap, bytes);
 	d->head = 0;
 	mutex_unlock(&d->lock);
 	kvfree(old);
@@ -334,9 +393,7 @@ static long c_sample_ioctl(struct file *file, unsigned int cmd, unsigned long ar
 		get_stats(d, &s);
 		return copy_to_user(uarg, &s, sizeof(s)) ? -EFAULT : 0;
 	case RUST_SAMPLE_IOC_GET_CAPACITY:
-		mutex_lock(&d->lock);
-		v = d->cap;
-		mutex_unlock(&d->lock);
+		v = READ_ONCE(d->cap);
 		return put_user(v, (u64 __user *)uarg);
 	case RUST_SAMPLE_IOC_SET_CAPACITY:
 		if (!capable(CAP_SYS_ADMIN))
@@ -351,7 +408,7 @@ static long c_sample_ioctl(struct file *file, unsigned int cmd, unsigned long ar
 			return -EPERM;
 		mutex_lock(&d->lock);
 		d->head = 0;
-		d->len = 0;
+		WRITE_ONCE(d->len, 0);
 		mutex_unlock(&d->lock);
 		writable_now(d);
 		return 0;
@@ -361,22 +418,38 @@ static long c_sample_ioctl(struct file *file, unsigned int cmd, unsigned long ar
 }
 
 /*
- * As pipe_fasync(): readers hear POLL_IN, writers POLL_OUT. No FIFO lock:
- * see struct c_sample.
+ * The test build (make KUNIT=y) widens the two windows fasync_lock closes,
+ * as abstractions/fasync.rs does for the Rust driver.
+ */
+#ifdef C_SAMPLE_TEST_WINDOWS
+#define test_window(cond, us) do { if (cond) fsleep(us); } while (0)
+#else
+#define test_window(cond, us) do { } while (0)
+#endif
+
+/*
+ * As pipe_fasync(): readers hear POLL_IN, writers POLL_OUT. ->fasync runs
+ * unlocked (setfl(), ioctl_fioasync()), so the two calls are serialised by a
+ * lock of their own (not the FIFO lock: see struct c_sample), and a failed
+ * insertion undoes only a reader entry this call added.
  */
 static int c_sample_fasync(int fd, struct file *file, int on)
 {
 	struct c_sample *d = file->private_data;
-	int ret = 0;
+	int read_ret = 0, ret = 0;
 
+	mutex_lock(&d->fasync_lock);
+	test_window(on, 4000);
 	if (file->f_mode & FMODE_READ)
-		ret = fasync_helper(fd, file, on, &d->fasync_readers);
+		ret = read_ret = fasync_helper(fd, file, on, &d->fasync_readers);
 	if ((file->f_mode & FMODE_WRITE) && ret >= 0) {
+		test_window(!on && (file->f_mode & FMODE_READ), 20000);
 		ret = fasync_helper(fd, file, on, &d->fasync_writers);
-		if (ret < 0 && (file->f_mode & FMODE_READ))
+		if (ret < 0 && read_ret > 0)
 			fasync_helper(-1, file, 0, &d->fasync_readers);
 	}
-	return ret;
+	mutex_unlock(&d->fasync_lock);
+	return ret < 0 ? ret : 0;
 }
 
 static void show_stats(struct c_sample *d, struct seq_file *m)
@@ -444,6 +517,7 @@ static struct c_sample *c_sample_create(unsigned int index)
 	if (!d)
 		return ERR_PTR(-ENOMEM);
 	mutex_init(&d->lock);
+	mutex_init(&d->fasync_lock);
 	init_waitqueue_head(&d->readable);
 	init_waitqueue_head(&d->writable);
 	d->buf = kvzalloc(capacity, GFP_KERNEL);

@@ -38,7 +38,7 @@ struct Arena {
 impl Arena {
     /// Two pages: the first read-write, the second PROT_NONE.
     fn new() -> Res<Self> {
-        let page = page_size();
+        let page = PIPE_BUF;
         // SAFETY: an anonymous private mapping, then mprotect of its tail.
         unsafe {
             let p = libc::mmap(
@@ -314,7 +314,7 @@ fn judge(
     usable: usize,
     value: Option<u64>,
 ) -> Result<(), String> {
-    let page = page_size();
+    let page = PIPE_BUF;
     let free = (before.capacity - before.len) as usize;
     let held = before.len as usize;
     let unchanged = after.len == before.len && after.capacity == before.capacity;
@@ -358,12 +358,14 @@ fn judge(
     match (op, res) {
         (_, Err(libc::EBADF)) => Err("EBADF on a file of the right mode".into()),
         (Op::Poll, r) => {
-            let (has_read, _) = access(fname);
+            // By the file's access mode, and POLLOUT only when a
+            // PIPE_BUF write fits, as on a pipe.
+            let (has_read, has_write) = access(fname);
             let mut want_events = 0;
-            if held > 0 || before.writers == 0 {
+            if has_read && (held > 0 || before.writers == 0) {
                 want_events |= libc::POLLIN | libc::POLLRDNORM;
             }
-            if free > 0 {
+            if has_write && free >= PIPE_BUF {
                 want_events |= libc::POLLOUT | libc::POLLWRNORM;
             }
             if before.writers == 0 && has_read {

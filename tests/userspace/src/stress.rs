@@ -186,12 +186,22 @@ fn worker_thread(dev: &str, seed: u64, deadline: Instant) -> Res<Tally> {
                 }
             }
             (None, 70..=79) => {
-                poll1(f, libc::POLLIN | libc::POLLOUT, rng.below(10) as i32)?;
+                // A file sees only the events of its access mode, and
+                // POLLOUT only when a PIPE_BUF write fits, so a poll may
+                // sleep, and a signal then ends it with EINTR.
+                match poll1(f, libc::POLLIN | libc::POLLOUT, rng.below(10) as i32) {
+                    Ok(_) => {}
+                    Err(e) if e.ends_with("EINTR") => t.eintr += 1,
+                    Err(e) => return Err(e),
+                }
             }
             (None, 80..=87) => {
+                // GET_STATS takes no lock: its fields are not one snapshot
+                // (a shrinking resize may fall between len and capacity),
+                // but each is a value the FIFO had.
                 let s = stats(f)?;
-                if s.len > s.capacity {
-                    return Err(format!("stats: len {} > capacity {}", s.len, s.capacity));
+                if s.len > MAX_CAPACITY || !(MIN_CAPACITY..=MAX_CAPACITY).contains(&s.capacity) {
+                    return Err(format!("stats: len {}, capacity {}", s.len, s.capacity));
                 }
             }
             (None, 88..=91) => {

@@ -26,7 +26,13 @@ pub struct Stats {
 include!(concat!(env!("OUT_DIR"), "/uapi.rs"));
 const _: () = assert!(std::mem::size_of::<Stats>() == STATS_SIZE);
 
-/// The page size, from the system rather than assumed.
+/// The largest all-or-nothing write, as for a pipe: `PIPE_BUF` on every
+/// architecture and page size (not the page size, 16K or 64K on some arm64
+/// kernels).
+pub const PIPE_BUF: usize = libc::PIPE_BUF;
+
+/// The page size, from the system rather than assumed (userfaultfd works
+/// in pages).
 pub fn page_size() -> usize {
     // SAFETY: sysconf has no preconditions.
     unsafe { libc::sysconf(libc::_SC_PAGESIZE) as usize }

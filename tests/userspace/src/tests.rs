@@ -55,6 +55,8 @@ pub const ALL: &[(&str, Test)] = &[
     ("sigio-on-each-transition", sigio_on_each_transition),
     ("sigio-default-signal", sigio_default_signal),
     ("sigio-none-after-close", sigio_none_after_close),
+    ("sigio-access-mode-3", sigio_access_mode_3),
+    ("sigio-fasync-race", sigio_fasync_race),
     (
         "sigio-fioasync-and-last-close",
         sigio_fioasync_and_last_close,
@@ -725,7 +727,7 @@ fn writev_atomic_across_iovecs(ctx: &Ctx) -> Res<()> {
 fn blocking_large_write_into_full(ctx: &Ctx) -> Res<()> {
     let w = open(&ctx.dev, O_WRONLY | O_NONBLOCK)?;
     fill(ctx, &w)?;
-    let big = 3 * page_size() + 5;
+    let big = 3 * PIPE_BUF + 5;
     let dev = ctx.dev.clone();
     let child = fork(move || {
         let w = open(&dev, O_WRONLY)?;
@@ -976,15 +978,15 @@ fn fcntl_nonblock_seen_at_read_time(ctx: &Ctx) -> Res<()> {
 fn atomic_write_all_or_nothing(ctx: &Ctx) -> Res<()> {
     let w = open(&ctx.dev, O_WRONLY | O_NONBLOCK)?;
     let cap = capacity(&w)? as usize;
-    let page = page_size();
+    let page = PIPE_BUF;
     write_all(&w, &vec![1u8; cap - 100])?;
-    // 200 bytes (<= PAGE_SIZE) do not fit in 100: nothing, not 100.
+    // 200 bytes (<= PIPE_BUF) do not fit in 100: nothing, not 100.
     expect_err("atomic write", write(&w, &[2u8; 200]), libc::EAGAIN)?;
     let s = stats(&w)?;
     check(s.len as usize == cap - 100, || {
         format!("len {} after a refused atomic write", s.len)
     })?;
-    // A write larger than PAGE_SIZE takes what fits.
+    // A write larger than PIPE_BUF takes what fits.
     let n = write(&w, &vec![3u8; page + 1]).map_err(err_name)?;
     check(n == 100, || format!("large write stored {n}, want 100"))
 }
@@ -1158,11 +1160,16 @@ fn poll_readiness_transitions(ctx: &Ctx) -> Res<()> {
     fill_rest(&w)?;
     let ev = poll1(&w, OUT, 0)?;
     check(ev & OUT == 0, || format!("full: writer revents {ev:#x}"))?;
-    let mut buf = vec![0u8; 1];
-    read(&r, &mut buf).map_err(err_name)?;
+    // POLLOUT only once a PIPE_BUF write fits, as on a pipe.
+    read_exact(&r, PIPE_BUF - 1)?;
+    let ev = poll1(&w, OUT, 0)?;
+    check(ev & OUT == 0, || {
+        format!("PIPE_BUF - 1 free: writer revents {ev:#x}")
+    })?;
+    read_exact(&r, 1)?;
     let ev = poll1(&w, OUT, 0)?;
     check(ev & OUT != 0, || {
-        format!("one byte free: writer revents {ev:#x}")
+        format!("PIPE_BUF free: writer revents {ev:#x}")
     })?;
     drop(w);
     let mut big = vec![0u8; 1 << 20];
@@ -1326,7 +1333,7 @@ fn poll_wakeup_from_other_process(ctx: &Ctx) -> Res<()> {
     let child = fork(move || {
         let r = open(&dev, O_RDONLY)?;
         sleep_ms(200);
-        read_exact(&r, 10).map(|_| ())
+        read_exact(&r, PIPE_BUF).map(|_| ())
     })?;
     let ev = poll1(&w, OUT, 10_000)?;
     wait(child)?;
@@ -1848,7 +1855,7 @@ fn record(writer: u32, seq: u32) -> [u8; RECORD] {
 }
 
 /// 4 writer and 4 reader processes move 100,000 checksummed records. Every
-/// write is a whole number of records and at most PAGE_SIZE, so atomic; every
+/// write is a whole number of records and at most PIPE_BUF, so atomic; every
 /// read asks for a whole number of records. Each record must arrive exactly
 /// once, intact, and each reader must see each writer's records in order.
 fn concurrent_4x4_checksummed(ctx: &Ctx) -> Res<()> {
@@ -1960,7 +1967,7 @@ fn odd_record(writer: u32, seq: u32) -> [u8; ODD_RECORD] {
 }
 
 /// Atomic writes under contention, checked byte by byte: 4 writer
-/// processes write batches of 23-byte records (up to PAGE_SIZE, so each
+/// processes write batches of 23-byte records (up to PIPE_BUF, so each
 /// write is all-or-nothing) into the smallest FIFO, where most writes must
 /// wait for room; one reader takes the stream in reads of odd sizes and
 /// reassembles it. Every record must come out whole, once, in each
@@ -1969,7 +1976,7 @@ fn atomic_writes_odd_records(ctx: &Ctx) -> Res<()> {
     const PER_WRITER: u32 = 4_000;
     let guard = open(&ctx.dev, O_WRONLY)?;
     set_capacity(&guard, MIN_CAPACITY).map_err(|e| format!("SET_CAPACITY: {}", err_name(e)))?;
-    let max_batch = (page_size() / ODD_RECORD) as u64;
+    let max_batch = (PIPE_BUF / ODD_RECORD) as u64;
     let mut writers = Vec::new();
     for w in 0..WRITERS {
         writers.push(fork_record_writer(
@@ -2035,6 +2042,154 @@ fn atomic_writes_odd_records(ctx: &Ctx) -> Res<()> {
             )
         })?;
         next[w as usize] += 1;
+    }
+    Ok(())
+}
+
+/// Blocks SIGIO in this thread (and the threads it spawns), so that it
+/// pends where `sigio_taken` can see it.
+fn block_sigio() {
+    // SAFETY: plain signal-mask calls on a local set.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGIO);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+}
+
+/// Whether a SIGIO is pending (SIGIO blocked), taking it.
+fn sigio_taken() -> bool {
+    // SAFETY: plain signal-set calls on local sets.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGIO);
+        let zero = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        libc::sigtimedwait(&set, std::ptr::null_mut(), &zero) == libc::SIGIO
+    }
+}
+
+/// `FIOASYNC` on a descriptor; the ioctl's result.
+fn fioasync(fd: &Fd, on: bool) -> Result<(), i32> {
+    let on = libc::c_int::from(on);
+    // SAFETY: ioctl on our own descriptor with a valid int.
+    if unsafe { libc::ioctl(fd.0, libc::FIOASYNC, &on) } == 0 {
+        Ok(())
+    } else {
+        Err(errno())
+    }
+}
+
+/// `F_SETFL` with or without `O_ASYNC`, keeping `O_NONBLOCK`.
+fn setfl_async(fd: &Fd, on: bool) -> Result<(), i32> {
+    let flags = O_NONBLOCK | if on { libc::O_ASYNC } else { 0 };
+    // SAFETY: fcntl on our own descriptor.
+    if unsafe { libc::fcntl(fd.0, libc::F_SETFL, flags) } == 0 {
+        Ok(())
+    } else {
+        Err(errno())
+    }
+}
+
+/// Whether `F_GETFL` shows `O_ASYNC`.
+fn async_flag(fd: &Fd) -> bool {
+    // SAFETY: fcntl on our own descriptor.
+    unsafe { libc::fcntl(fd.0, libc::F_GETFL) & libc::O_ASYNC != 0 }
+}
+
+/// Whether data, then room, each signal the file (its owner is this
+/// process): one byte written and read back through other files.
+fn signalled(w: &Fd, r: &Fd) -> Res<(bool, bool)> {
+    while sigio_taken() {}
+    write_all(w, b"x")?;
+    let on_data = sigio_taken();
+    read_exact(r, 1)?;
+    let on_room = sigio_taken();
+    Ok((on_data, on_room))
+}
+
+fn own(fd: &Fd) -> Res<()> {
+    // SAFETY: fcntl on our own descriptor.
+    if unsafe { libc::fcntl(fd.0, libc::F_SETOWN, libc::getpid()) } != 0 {
+        return Err(format!("F_SETOWN: {}", err_name(errno())));
+    }
+    Ok(())
+}
+
+/// A file opened with access mode 3 (`O_ACCMODE`, "ioctl only") has
+/// neither `FMODE_READ` nor `FMODE_WRITE`, so it joins no SIGIO list, as
+/// for a pipe's `pipe_fasync()`: `O_ASYNC` stays clear and nothing signals
+/// it. An `O_RDWR` file, as a control, hears both.
+fn sigio_access_mode_3(ctx: &Ctx) -> Res<()> {
+    block_sigio();
+    let w = open(&ctx.dev, O_WRONLY | O_NONBLOCK)?;
+    let r = open(&ctx.dev, O_RDONLY | O_NONBLOCK)?;
+    let rw = open(&ctx.dev, O_RDWR | O_NONBLOCK)?;
+    own(&rw)?;
+    fioasync(&rw, true).map_err(|e| format!("FIOASYNC on O_RDWR: {}", err_name(e)))?;
+    let got = signalled(&w, &r)?;
+    check(got == (true, true), || {
+        format!("control, O_RDWR with O_ASYNC: SIGIO on data and room {got:?}")
+    })?;
+    drop(rw);
+    let f = open(&ctx.dev, libc::O_ACCMODE | O_NONBLOCK)?;
+    own(&f)?;
+    fioasync(&f, true).map_err(|e| format!("FIOASYNC on mode 3: {}", err_name(e)))?;
+    setfl_async(&f, true).map_err(|e| format!("F_SETFL on mode 3: {}", err_name(e)))?;
+    check(!async_flag(&f), || "mode 3: F_GETFL shows O_ASYNC".into())?;
+    let got = signalled(&w, &r)?;
+    check(got == (false, false), || {
+        format!("mode 3 heard SIGIO (on data, on room): {got:?}")
+    })
+}
+
+/// Two threads turn `O_ASYNC` off and on at once on one `O_RDWR` file, by
+/// `FIOASYNC` and by `F_SETFL` in turn; afterwards `F_GETFL` must show
+/// `O_ASYNC` exactly when data and room signal the file. The test build of
+/// both drivers sleeps 20 ms between a removal's two `fasync_helper()`
+/// calls and 4 ms before an insertion's first, and the second thread starts
+/// 2 ms after the first, so without the lock around the two calls every
+/// round ends with the file on the readers' list and `O_ASYNC` clear: the
+/// state in which `close()` frees a file still listed.
+fn sigio_fasync_race(ctx: &Ctx) -> Res<()> {
+    block_sigio();
+    let w = open(&ctx.dev, O_WRONLY | O_NONBLOCK)?;
+    let r = open(&ctx.dev, O_RDONLY | O_NONBLOCK)?;
+    let f = std::sync::Arc::new(open(&ctx.dev, O_RDWR | O_NONBLOCK)?);
+    own(&f)?;
+    for round in 0..40 {
+        let by_ioctl = round % 2 == 0;
+        let set = move |fd: &Fd, on: bool| {
+            if by_ioctl {
+                fioasync(fd, on)
+            } else {
+                setfl_async(fd, on)
+            }
+        };
+        set(&f, true).map_err(|e| format!("round {round}: on: {}", err_name(e)))?;
+        let (fa, fb) = (f.clone(), f.clone());
+        let a = spawn(move || set(&fa, false));
+        let b = spawn(move || {
+            sleep_ms(2);
+            set(&fb, true)
+        });
+        let ra = a.join().map_err(|_| "thread A panicked".to_string())?;
+        let rb = b.join().map_err(|_| "thread B panicked".to_string())?;
+        check(ra.is_ok() && rb.is_ok(), || {
+            format!("round {round}: off {ra:?}, on {rb:?}")
+        })?;
+        let flag = async_flag(&f);
+        let got = signalled(&w, &r)?;
+        check(got == (flag, flag), || {
+            format!(
+                "round {round} ({}): O_ASYNC {flag}, yet SIGIO on data, on room {got:?}",
+                if by_ioctl { "FIOASYNC" } else { "F_SETFL" }
+            )
+        })?;
     }
     Ok(())
 }
