@@ -311,7 +311,7 @@ pub fn open_sweep(dev: &str) -> Res<()> {
 }
 
 /// Whether a SIGIO is pending for this thread (SIGIO is blocked), taking it.
-fn sigio_pending() -> bool {
+pub(crate) fn sigio_pending() -> bool {
     // SAFETY: plain signal-set calls on local sets.
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();

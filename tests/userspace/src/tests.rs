@@ -2058,21 +2058,6 @@ fn block_sigio() {
     }
 }
 
-/// Whether a SIGIO is pending (SIGIO blocked), taking it.
-fn sigio_taken() -> bool {
-    // SAFETY: plain signal-set calls on local sets.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, libc::SIGIO);
-        let zero = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        libc::sigtimedwait(&set, std::ptr::null_mut(), &zero) == libc::SIGIO
-    }
-}
-
 /// `FIOASYNC` on a descriptor; the ioctl's result.
 fn fioasync(fd: &Fd, on: bool) -> Result<(), i32> {
     let on = libc::c_int::from(on);
@@ -2104,11 +2089,11 @@ fn async_flag(fd: &Fd) -> bool {
 /// Whether data, then room, each signal the file (its owner is this
 /// process): one byte written and read back through other files.
 fn signalled(w: &Fd, r: &Fd) -> Res<(bool, bool)> {
-    while sigio_taken() {}
+    while crate::faults::sigio_pending() {}
     write_all(w, b"x")?;
-    let on_data = sigio_taken();
+    let on_data = crate::faults::sigio_pending();
     read_exact(r, 1)?;
-    let on_room = sigio_taken();
+    let on_room = crate::faults::sigio_pending();
     Ok((on_data, on_room))
 }
 
