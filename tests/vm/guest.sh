@@ -385,21 +385,24 @@ on_both_devices() {
 	prefix "${1}1:" </tmp/$2-1.out >&3
 }
 
-# fault_sweeps DRIVER: failslab aimed by fail-nth at each allocation of a
-# resize, an open in each access mode and O_ASYNC on
-# (tests/userspace/src/faults.rs), on DRIVER's device, which it loads and
-# unloads. The C twin's results carry "c_sample:".
+# fault_sweeps DRIVER [SWEEP...]: failslab aimed by fail-nth at each
+# allocation of a resize, an open in each access mode and O_ASYNC on
+# (tests/userspace/src/faults.rs), and at the further SWEEPs, on DRIVER's
+# device, which it loads and unloads. The C twin's results carry
+# "c_sample:".
 fault_sweeps() {
+	drv=$1
+	shift
 	echo N >/sys/kernel/debug/failslab/ignore-gfp-wait
 	echo 0 >/sys/kernel/debug/failslab/verbose
-	first=$(result_prefix "$1")
-	insmod "/lib/modules/$1.ko" || { not_ok "${first}fault-injection-load-$1" "insmod failed"; return; }
-	for sweep in resize open fasync; do
-		rs-devtest "fault-$sweep" "/dev/$1" >/tmp/fault.out ||
+	first=$(result_prefix "$drv")
+	insmod "/lib/modules/$drv.ko" || { not_ok "${first}fault-injection-load-$drv" "insmod failed"; return; }
+	for sweep in resize open fasync "$@"; do
+		rs-devtest "fault-$sweep" "/dev/$drv" >/tmp/fault.out ||
 			not_ok "${first}fault-injection-$sweep" "rs-devtest exited with $?"
 		prefix "$first" </tmp/fault.out >&3
 	done
-	rmmod "$1"
+	rmmod "$drv"
 }
 
 # prefix P: result and figure lines from stdin, their names prefixed by P.
@@ -431,8 +434,10 @@ debug)
 
 	# failslab, aimed by fail-nth at one task's N-th allocation.
 	start=$(date +%s)
-	fault_sweeps rust_sample
-	fault_sweeps c_sample
+	# fasync-concurrent needs the test build's delay before an insertion
+	# (abstractions/fasync.rs), which the coverage run's module lacks.
+	fault_sweeps rust_sample fasync-concurrent
+	fault_sweeps c_sample fasync-concurrent
 	# The production module, as users load it (scripts/stage.sh says why).
 	rs-devtest fault-load /lib/modules/production/rust_sample.ko "capacity=8192 devices=3" >&3 ||
 		not_ok fault-injection-load "rs-devtest exited with $?"

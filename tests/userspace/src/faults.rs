@@ -16,6 +16,9 @@
 //!   kmalloc to vmalloc), so it then also fails *every* slab allocation of
 //!   the task during one call (failslab's task filter and `make-it-fail`),
 //!   which must end in `ENOMEM` with the state intact.
+//! - `rs-devtest fault-fasync-concurrent DEVICE`: a failed `O_ASYNC`
+//!   insertion racing a successful one on the same file must undo only its
+//!   own entries ([`fasync_concurrent`]).
 
 use crate::sys::*;
 use std::io::{
@@ -396,4 +399,109 @@ pub fn fasync_sweep(dev: &str) -> Res<()> {
     Err(format!(
         "O_ASYNC still allocated after {MAX_SWEEP} allocations"
     ))
+}
+
+/// How many rounds of [`fasync_concurrent`]: B's allocations 1 to 6 fail.
+const CONCURRENT_ROUNDS: u32 = 6;
+
+/// `rs-devtest fault-fasync-concurrent DEVICE`: one read-write file with
+/// `O_ASYNC` off; thread A turns it on (`FIOASYNC`) with no fault, and
+/// thread B, 2 ms later, turns it on too with its `nth` allocation failing,
+/// for `nth` in 1 to 6. B passes the VFS's `FASYNC` check before A's first
+/// insertion (which the test build delays 4 ms), then waits for A's lock,
+/// and its own insertions find A's entries already listed: each allocates
+/// a new entry first, and the failing one gets `ENOMEM`. A's call must
+/// return 0 and leave the file on both lists with `O_ASYNC` set (data and
+/// room each raise SIGIO); B may return 0 or `ENOMEM`, but a failure must
+/// undo only entries B added, which are none. (Undoing the readers' entry,
+/// A's, after a failed writers' insertion leaves `O_ASYNC` clear while the
+/// file stays on the writers' list.) At least one round must see B's
+/// `ENOMEM`, or the fault never hit the case this is about.
+///
+/// SIGIO is blocked in all three threads (A and B inherit the mask) and
+/// the owner is this process, so a signal pends until `sigtimedwait` in
+/// this thread takes it.
+pub fn fasync_concurrent(dev: &str) -> Res<()> {
+    use crate::tests::{
+        async_flag,
+        block_sigio,
+        fioasync,
+        signalled, //
+    };
+    use std::sync::{
+        Arc,
+        Barrier, //
+    };
+    use std::time::{
+        Duration,
+        Instant, //
+    };
+    block_sigio();
+    let other = open(dev, libc::O_RDWR | libc::O_NONBLOCK)?;
+    clear(&other).map_err(err_name)?;
+    let f = Arc::new(open(dev, libc::O_RDWR | libc::O_NONBLOCK)?);
+    // SAFETY: fcntl on our own descriptor.
+    if unsafe { libc::fcntl(f.0, libc::F_SETOWN, libc::getpid()) } != 0 {
+        return Err(format!("F_SETOWN: {}", err_name(errno())));
+    }
+    let (mut enomem, mut injected) = (0u32, 0u32);
+    // The longest A took: the test build's 4 ms before an insertion shows.
+    let mut slowest = Duration::ZERO;
+    for nth in 1..=CONCURRENT_ROUNDS {
+        fioasync(&f, false).map_err(|e| format!("round {nth}: FIOASYNC 0: {}", err_name(e)))?;
+        let clean = (async_flag(&f), signalled(&other, &other)?);
+        if clean != (false, (false, false)) {
+            return Err(format!(
+                "round {nth}: after FIOASYNC 0, (O_ASYNC, (SIGIO on data, on room)) is {clean:?}"
+            ));
+        }
+        let start = Arc::new(Barrier::new(2));
+        let (fa, sa) = (f.clone(), start.clone());
+        let a = spawn(move || {
+            sa.wait();
+            let t = Instant::now();
+            (fioasync(&fa, true), t.elapsed())
+        });
+        let (fb, sb) = (f.clone(), start);
+        let b = spawn(move || -> Res<(Result<(), i32>, bool)> {
+            // Armed before the start: nothing allocates between the
+            // barrier and the ioctl.
+            let fail = FailNth::arm(nth)?;
+            sb.wait();
+            sleep_ms(2);
+            let r = fioasync(&fb, true);
+            Ok((r, fail.injected()?))
+        });
+        let (ra, took) = a.join().map_err(|_| "thread A panicked".to_string())?;
+        let (rb, hit) = b.join().map_err(|_| "thread B panicked".to_string())??;
+        slowest = slowest.max(took);
+        injected += u32::from(hit);
+        let after = (async_flag(&f), signalled(&other, &other)?);
+        if ra.is_err() || after != (true, (true, true)) {
+            return Err(format!(
+                "round {nth}: A's FIOASYNC 1 gave {ra:?} and B's (allocation {nth} failing) {rb:?}; then (O_ASYNC, (SIGIO on data, on room)) is {after:?}, want (true, (true, true))"
+            ));
+        }
+        match rb {
+            Ok(()) => {}
+            Err(libc::ENOMEM) if hit => enomem += 1,
+            Err(e) => {
+                return Err(format!(
+                    "round {nth}: B's FIOASYNC 1 gave {} (fault injected: {hit}), want 0 or ENOMEM",
+                    err_name(e)
+                ))
+            }
+        }
+    }
+    println!("RS-FIGURE faults_injected_fasync_concurrent {injected}");
+    println!("RS-FIGURE faults_enomem_fasync_concurrent {enomem}");
+    // Without the test build's 4 ms before A's insertion (a module built
+    // without KUNIT=y), B would find O_ASYNC already set and never reach
+    // the driver; guest.sh runs this sweep on the test build only.
+    if enomem == 0 {
+        return Err(format!(
+            "B never got ENOMEM in {CONCURRENT_ROUNDS} rounds ({injected} faults injected, A took at most {slowest:?}): the failure never hit B's insertion behind A's"
+        ));
+    }
+    Ok(())
 }

@@ -36,9 +36,10 @@ struct Arena {
 }
 
 impl Arena {
-    /// Two pages: the first read-write, the second PROT_NONE.
+    /// Two pages: the first read-write, the second PROT_NONE. Real pages
+    /// (`mprotect` works in them), not `PIPE_BUF`.
     fn new() -> Res<Self> {
-        let page = PIPE_BUF;
+        let page = page_size();
         // SAFETY: an anonymous private mapping, then mprotect of its tail.
         unsafe {
             let p = libc::mmap(
@@ -314,7 +315,9 @@ fn judge(
     usable: usize,
     value: Option<u64>,
 ) -> Result<(), String> {
-    let page = PIPE_BUF;
+    // The page size where the kernel works in pages (the top of user
+    // space, a pipe's slots); PIPE_BUF for what is atomic.
+    let page = page_size();
     let free = (before.capacity - before.len) as usize;
     let held = before.len as usize;
     let unchanged = after.len == before.len && after.capacity == before.capacity;
@@ -476,11 +479,11 @@ fn judge(
             // What this call stores when the buffer holds: all of an atomic
             // write, or what fits of a larger one. A fault inside that step
             // keeps the bytes copied before it only when the step is larger
-            // than a page; a step of a page or less is dropped whole, as a
-            // pipe drops a partly copied page (Documentation/abi.rst).
-            let atomic = *len <= page;
+            // than PIPE_BUF; a step of PIPE_BUF or less is dropped whole, as
+            // a pipe drops a partly copied page (Documentation/abi.rst).
+            let atomic = *len <= PIPE_BUF;
             let step = if atomic { *len } else { (*len).min(free) };
-            let keeps_partial = step > page;
+            let keeps_partial = step > PIPE_BUF;
             match r {
                 _ if *len == 0 => want(
                     matches!(r, Ok(0) | Err(libc::EFAULT)) && unchanged,
@@ -534,7 +537,7 @@ fn judge(
             r,
         ) => {
             let p = (*len).min(piped(*len));
-            let atomic = p <= page;
+            let atomic = p <= PIPE_BUF;
             match r {
                 Ok(n) if p == 0 => want(n == 0 && unchanged, "a zero-length splice moved bytes"),
                 Ok(n) => want(

@@ -69,6 +69,14 @@ fn run() -> i32 {
         (Some("fault-fasync"), 3) => {
             Some(("fault-injection-fasync", faults::fasync_sweep(&args[2])))
         }
+        // In a child with a deadline: two threads race in the driver, and
+        // a hang there must fail by name.
+        (Some("fault-fasync-concurrent"), 3) => Some((
+            "fault-injection-fasync-concurrent",
+            isolate::run(Duration::from_secs(60), || {
+                faults::fasync_concurrent(&args[2])
+            }),
+        )),
         (Some("misc-stall"), 5) => Some((
             "misc-open-not-stalled",
             stall::run(&args[2], &args[3], &args[4]),

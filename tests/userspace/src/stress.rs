@@ -94,6 +94,8 @@ fn worker_thread(dev: &str, seed: u64, deadline: Instant) -> Res<Tally> {
     let read_share = 10 + rng.below(81);
     let mut fd: Option<Fd> = None;
     let mut rdwr = false;
+    // The open file's access: (reads, writes).
+    let mut access = (false, false);
     // Twice the largest capacity the stress sets (128 KiB).
     let mut buf = vec![0u8; 256 * 1024];
     // This thread's own pipe, for splice; empty between operations.
@@ -109,6 +111,7 @@ fn worker_thread(dev: &str, seed: u64, deadline: Instant) -> Res<Tally> {
             // A blocking O_RDWR file could wait for itself: keep those
             // non-blocking.
             rdwr = mode == libc::O_RDWR;
+            access = (mode != libc::O_WRONLY, mode != libc::O_RDONLY);
             let nb = if rdwr || rng.chance(50) {
                 libc::O_NONBLOCK
             } else {
@@ -186,11 +189,25 @@ fn worker_thread(dev: &str, seed: u64, deadline: Instant) -> Res<Tally> {
                 }
             }
             (None, 70..=79) => {
-                // A file sees only the events of its access mode, and
-                // POLLOUT only when a PIPE_BUF write fits, so a poll may
-                // sleep, and a signal then ends it with EINTR.
+                // A file sees only the events of its access mode (checked:
+                // whatever the others do, never those of an access it
+                // lacks), and POLLOUT only when a PIPE_BUF write fits, so a
+                // poll may sleep, and a signal then ends it with EINTR.
                 match poll1(f, libc::POLLIN | libc::POLLOUT, rng.below(10) as i32) {
-                    Ok(_) => {}
+                    Ok(ev) => {
+                        let mut foreign = 0;
+                        if !access.0 {
+                            foreign |= libc::POLLIN | libc::POLLHUP;
+                        }
+                        if !access.1 {
+                            foreign |= libc::POLLOUT;
+                        }
+                        if ev & foreign != 0 {
+                            return Err(format!(
+                                "poll of a file with (read, write) access {access:?} gave {ev:#x}"
+                            ));
+                        }
+                    }
                     Err(e) if e.ends_with("EINTR") => t.eintr += 1,
                     Err(e) => return Err(e),
                 }

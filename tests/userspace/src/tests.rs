@@ -4,6 +4,7 @@
 //! empty FIFO at the default capacity (see [`reset`]).
 
 use crate::rng::Rng;
+use crate::stall;
 use crate::sys::*;
 use crate::uring;
 use libc::{
@@ -42,10 +43,16 @@ pub const ALL: &[(&str, Test)] = &[
         uring::completes_at_once(&c.dev)
     }),
     ("uring-read-waits-for-writer", |c| {
-        uring::read_waits_for_writer(&c.dev)
+        uring::read_waits_for_writer(&c.dev, false)
     }),
     ("uring-write-waits-for-reader", |c| {
-        uring::write_waits_for_reader(&c.dev)
+        uring::write_waits_for_reader(&c.dev, false)
+    }),
+    ("uring-nonblock-read-waits-for-writer", |c| {
+        uring::read_waits_for_writer(&c.dev, true)
+    }),
+    ("uring-nonblock-write-waits-for-reader", |c| {
+        uring::write_waits_for_reader(&c.dev, true)
     }),
     ("splice-device-to-pipe", splice_device_to_pipe),
     ("splice-pipe-to-device", splice_pipe_to_device),
@@ -96,6 +103,8 @@ pub const ALL: &[(&str, Test)] = &[
         last_writer_close_races_reader,
     ),
     ("poll-readiness-transitions", poll_readiness_transitions),
+    ("poll-pollout-at-atomic-size", poll_pollout_at_atomic_size),
+    ("poll-respects-access-mode", poll_respects_access_mode),
     ("pollhup-rules", pollhup_rules),
     ("clear-wakes-blocked-writer", clear_wakes_blocked_writer),
     (
@@ -138,6 +147,35 @@ pub const ALL: &[(&str, Test)] = &[
     ("ioctl-bad-pointer-efault", ioctl_bad_pointer_efault),
     ("fdinfo-shows-stats", fdinfo_shows_stats),
     ("debugfs-shows-stats", debugfs_shows_stats),
+    // A read stalled inside its copy holds the FIFO mutex (stall.rs):
+    // nothing that only looks, or asks not to wait, may wait for it.
+    ("stall-poll-not-blocked", |c| {
+        stall::poll_not_blocked(&c.dev)
+    }),
+    ("stall-epoll-not-blocked", |c| {
+        stall::epoll_not_blocked(&c.dev)
+    }),
+    ("stall-fdinfo-not-blocked", |c| {
+        stall::fdinfo_not_blocked(&c.dev)
+    }),
+    ("stall-debugfs-not-blocked", |c| {
+        stall::debugfs_not_blocked(&c.dev)
+    }),
+    ("stall-get-stats-not-blocked", |c| {
+        stall::get_stats_not_blocked(&c.dev)
+    }),
+    ("stall-get-capacity-not-blocked", |c| {
+        stall::get_capacity_not_blocked(&c.dev, c.default_capacity)
+    }),
+    ("stall-rwf-nowait-read-eagain", |c| {
+        stall::rwf_nowait_read_eagain(&c.dev)
+    }),
+    ("stall-rwf-nowait-write-eagain", |c| {
+        stall::rwf_nowait_write_eagain(&c.dev)
+    }),
+    ("stall-uring-read-not-blocked", |c| {
+        stall::uring_not_blocked(&c.dev)
+    }),
     ("concurrent-4x4-checksummed", concurrent_4x4_checksummed),
     ("atomic-writes-odd-records", atomic_writes_odd_records),
 ];
@@ -382,8 +420,9 @@ fn splice_pipe_to_device(ctx: &Ctx) -> Res<()> {
     wait(child)
 }
 
-/// A splice of at most a page into the device is one write: into a FIFO
-/// without room for all of it, a non-blocking device file takes nothing.
+/// A splice of at most `PIPE_BUF` bytes into the device is one write: into
+/// a FIFO without room for all of it, a non-blocking device file takes
+/// nothing.
 fn splice_write_atomic(ctx: &Ctx) -> Res<()> {
     let w = open(&ctx.dev, O_WRONLY | O_NONBLOCK)?;
     let r = open(&ctx.dev, O_RDONLY | O_NONBLOCK)?;
@@ -701,8 +740,9 @@ fn readv_writev_several_iovecs(ctx: &Ctx) -> Res<()> {
     })
 }
 
-/// A writev of at most a page is one atomic write whatever its iovecs: into
-/// a FIFO with less room, a non-blocking one stores nothing; with room, all.
+/// A writev of at most `PIPE_BUF` bytes is one atomic write whatever its
+/// iovecs: into a FIFO with less room, a non-blocking one stores nothing;
+/// with room, all.
 fn writev_atomic_across_iovecs(ctx: &Ctx) -> Res<()> {
     let w = open(&ctx.dev, O_WRONLY | O_NONBLOCK)?;
     let r = open(&ctx.dev, O_RDONLY | O_NONBLOCK)?;
@@ -722,8 +762,8 @@ fn writev_atomic_across_iovecs(ctx: &Ctx) -> Res<()> {
     check(n == 23, || format!("writev stored {n} of 23"))
 }
 
-/// A blocking write of more than a page into a full FIFO sleeps until some
-/// room frees, then stores what fits and returns that count.
+/// A blocking write of more than `PIPE_BUF` bytes into a full FIFO sleeps
+/// until some room frees, then stores what fits and returns that count.
 fn blocking_large_write_into_full(ctx: &Ctx) -> Res<()> {
     let w = open(&ctx.dev, O_WRONLY | O_NONBLOCK)?;
     fill(ctx, &w)?;
@@ -978,7 +1018,6 @@ fn fcntl_nonblock_seen_at_read_time(ctx: &Ctx) -> Res<()> {
 fn atomic_write_all_or_nothing(ctx: &Ctx) -> Res<()> {
     let w = open(&ctx.dev, O_WRONLY | O_NONBLOCK)?;
     let cap = capacity(&w)? as usize;
-    let page = PIPE_BUF;
     write_all(&w, &vec![1u8; cap - 100])?;
     // 200 bytes (<= PIPE_BUF) do not fit in 100: nothing, not 100.
     expect_err("atomic write", write(&w, &[2u8; 200]), libc::EAGAIN)?;
@@ -987,7 +1026,7 @@ fn atomic_write_all_or_nothing(ctx: &Ctx) -> Res<()> {
         format!("len {} after a refused atomic write", s.len)
     })?;
     // A write larger than PIPE_BUF takes what fits.
-    let n = write(&w, &vec![3u8; page + 1]).map_err(err_name)?;
+    let n = write(&w, &vec![3u8; PIPE_BUF + 1]).map_err(err_name)?;
     check(n == 100, || format!("large write stored {n}, want 100"))
 }
 
@@ -1194,6 +1233,149 @@ fn fill_rest(w: &Fd) -> Res<()> {
             write_all(w, &vec![7u8; free])?;
         }
     }
+}
+
+/// `POLLOUT` exactly when a `PIPE_BUF` write fits, as on a pipe. On the
+/// device, with all of it, `PIPE_BUF + 1`, `PIPE_BUF`, `PIPE_BUF - 1`, 100
+/// and no bytes free, `POLLOUT` must follow `free >= PIPE_BUF`. Then one
+/// assertion runs on the device and on a pipe alike, at each level: poll's
+/// `POLLOUT` says whether a non-blocking `PIPE_BUF` write goes through. A
+/// pipe reports `POLLOUT` while one of its buffer slots (a page each) is
+/// free, and a `PIPE_BUF` write takes a slot of its own; the pipe's levels
+/// straddle its last slot (one byte more, and every slot is in use).
+fn poll_pollout_at_atomic_size(ctx: &Ctx) -> Res<()> {
+    let cap = ctx.default_capacity as usize;
+    let frees = [cap, PIPE_BUF + 1, PIPE_BUF, PIPE_BUF - 1, 100, 0];
+    let levels: Vec<usize> = frees.iter().map(|free| cap - free).collect();
+    let dev = ctx.dev.clone();
+    let seen = pollout_iff_atomic_write_fits("the device", &levels, |held| {
+        let w = open(&dev, O_WRONLY | O_NONBLOCK)?;
+        clear(&w).map_err(|e| format!("CLEAR: {}", err_name(e)))?;
+        write_all(&w, &vec![0x33u8; held])?;
+        Ok((w, ()))
+    })?;
+    for (free, out) in frees.iter().zip(seen) {
+        let want = *free >= PIPE_BUF;
+        check(out == want, || {
+            format!("the device with {free} bytes free: POLLOUT {out}, want {want}")
+        })?;
+    }
+
+    // A pipe of 64 KiB: 16 slots with 4 KiB pages.
+    const SIZE: usize = 65536;
+    let page = page_size();
+    let slots = SIZE.div_ceil(page);
+    let levels = [
+        0,
+        100,
+        SIZE - page - 1,
+        SIZE - page,
+        SIZE - page + 1,
+        SIZE - 100,
+        SIZE,
+    ];
+    let seen = pollout_iff_atomic_write_fits("a pipe", &levels, |held| {
+        let (r, w) = pipe()?;
+        // SAFETY: fcntl on our own descriptor.
+        let size = unsafe { libc::fcntl(w.0, libc::F_SETPIPE_SZ, SIZE as libc::c_int) };
+        check(size == SIZE as libc::c_int, || {
+            format!("F_SETPIPE_SZ {SIZE} gave {size} ({})", err_name(errno()))
+        })?;
+        set_nonblock(&w, true)?;
+        // One write: whole pages, the last one partly filled.
+        write_all(&w, &vec![0x33u8; held])?;
+        // The read end stays open: without one a write gets EPIPE.
+        Ok((w, r))
+    })?;
+    for (held, out) in levels.iter().zip(seen) {
+        let want = held.div_ceil(page) < slots;
+        check(out == want, || {
+            format!("a pipe holding {held} bytes in {slots} slots: POLLOUT {out}, want {want}")
+        })?;
+    }
+    Ok(())
+}
+
+/// Builds each fill level (bytes held) afresh with `build`, which returns a
+/// non-blocking writing file and what must stay open beside it, and
+/// requires poll's `POLLOUT` to say exactly whether a non-blocking write of
+/// `PIPE_BUF` bytes then goes through, whole (`POLLWRNORM` always with
+/// it). A fresh state per level, because a probe write that went through
+/// cannot be undone on a pipe: reading it back frees other slots than the
+/// one it took. Returns `POLLOUT` at each level.
+fn pollout_iff_atomic_write_fits<K>(
+    what: &str,
+    levels: &[usize],
+    build: impl Fn(usize) -> Res<(Fd, K)>,
+) -> Res<Vec<bool>> {
+    let mut seen = Vec::new();
+    for &held in levels {
+        let (w, _keep) = build(held)?;
+        let ev = poll1(&w, OUT | libc::POLLWRNORM, 0)?;
+        let out = ev & OUT != 0;
+        check(out == (ev & libc::POLLWRNORM != 0), || {
+            format!("{what} holding {held} bytes: revents {ev:#x}, POLLOUT and POLLWRNORM differ")
+        })?;
+        let fits = match write(&w, &[0x44u8; PIPE_BUF]) {
+            Ok(PIPE_BUF) => true,
+            Err(libc::EAGAIN) => false,
+            r => {
+                return Err(format!(
+                    "{what} holding {held} bytes: a non-blocking PIPE_BUF write gave {r:?}, want all or EAGAIN"
+                ))
+            }
+        };
+        check(out == fits, || {
+            format!(
+                "{what} holding {held} bytes: POLLOUT {out}, yet a PIPE_BUF write {}",
+                if fits { "went through" } else { "got EAGAIN" }
+            )
+        })?;
+        seen.push(out);
+    }
+    Ok(seen)
+}
+
+/// poll answers by the file's access mode, as for a pipe. With data in the
+/// FIFO, room for a `PIPE_BUF` write and a writer open, a read-only file
+/// gets `POLLIN` and never `POLLOUT`, a write-only one `POLLOUT` and never
+/// `POLLIN`, a read-write one both. The same assertions run on a pipe: its
+/// read end, its write end, and a read-write file of the same pipe opened
+/// through `/proc/self/fd`. A file of the device opened with access mode 3
+/// gets nothing (a FIFO refuses that mode, so the device alone).
+fn poll_respects_access_mode(ctx: &Ctx) -> Res<()> {
+    let r = open(&ctx.dev, O_RDONLY | O_NONBLOCK)?;
+    let w = open(&ctx.dev, O_WRONLY | O_NONBLOCK)?;
+    let rw = open(&ctx.dev, O_RDWR | O_NONBLOCK)?;
+    write_all(&w, b"data")?;
+    poll_by_access_mode("the device", &r, &w, &rw)?;
+    let none = open(&ctx.dev, libc::O_ACCMODE | O_NONBLOCK)?;
+    let ev = poll1(&none, IN | OUT, 0)?;
+    check(ev == 0, || {
+        format!("the device, access mode 3: revents {ev:#x}, want none")
+    })?;
+
+    let (pr, pw) = pipe()?;
+    let prw = open(&format!("/proc/self/fd/{}", pr.0), O_RDWR | O_NONBLOCK)?;
+    write_all(&pw, b"data")?;
+    poll_by_access_mode("a pipe", &pr, &pw, &prw)
+}
+
+/// A read-only, a write-only and a read-write file of one FIFO that holds
+/// data and has room for a `PIPE_BUF` write, with a writer open: each gets
+/// exactly the events of its access mode.
+fn poll_by_access_mode(what: &str, r: &Fd, w: &Fd, rw: &Fd) -> Res<()> {
+    for (mode, f, want) in [
+        ("O_RDONLY", r, IN),
+        ("O_WRONLY", w, OUT),
+        ("O_RDWR", rw, IN | OUT),
+    ] {
+        let ev = poll1(f, IN | OUT, 0)?;
+        check(ev == want, || {
+            format!("{what}, {mode} file with data and room: revents {ev:#x}, want {want:#x}")
+        })?;
+    }
+    Ok(())
 }
 
 /// POLLHUP: absent while a writer is open, never on a write-only file, and
@@ -1741,7 +1923,7 @@ fn ioctl_bad_pointer_efault(ctx: &Ctx) -> Res<()> {
 /// parsed, in order, each value equal to the same field of `GET_STATS`
 /// read right after. A line too many (a pointer, say) or a value that means
 /// something else fails.
-fn stats_text_matches(lines: &[&str], s: &Stats) -> Res<()> {
+pub(crate) fn stats_text_matches(lines: &[&str], s: &Stats) -> Res<()> {
     let want = [
         ("bytes_read", s.bytes_read),
         ("bytes_written", s.bytes_written),
@@ -1773,14 +1955,19 @@ fn fdinfo_shows_stats(ctx: &Ctx) -> Res<()> {
         std::fs::read_to_string(format!("/proc/self/fdinfo/{}", f.0)).map_err(|e| e.to_string())?;
     let s = stats(&f)?;
     check(s.len == 5, || format!("len {} after writing 5", s.len))?;
-    // The VFS's own lines come first; the driver's follow them.
+    stats_text_matches(&fdinfo_driver_lines(&text), &s).map_err(|e| format!("fdinfo: {e}"))
+}
+
+/// The driver's lines of an fdinfo text: the VFS's own come first, the
+/// driver's follow them.
+pub(crate) fn fdinfo_driver_lines(text: &str) -> Vec<&str> {
     const VFS: [&str; 4] = ["pos", "flags", "mnt_id", "ino"];
     let lines: Vec<&str> = text.lines().collect();
     let ours = lines
         .iter()
         .position(|l| !VFS.iter().any(|k| l.starts_with(&format!("{k}:"))))
         .unwrap_or(lines.len());
-    stats_text_matches(&lines[ours..], &s).map_err(|e| format!("fdinfo: {e}"))
+    lines[ours..].to_vec()
 }
 
 fn debugfs_shows_stats(ctx: &Ctx) -> Res<()> {
@@ -1950,8 +2137,8 @@ fn concurrent_4x4_checksummed(ctx: &Ctx) -> Res<()> {
     Ok(())
 }
 
-/// A record size that divides no capacity and no page: a torn write can
-/// never land on a record boundary by luck.
+/// A record size that divides no capacity and not `PIPE_BUF`: a torn write
+/// can never land on a record boundary by luck.
 const ODD_RECORD: usize = 23;
 
 fn odd_record(writer: u32, seq: u32) -> [u8; ODD_RECORD] {
@@ -2047,8 +2234,8 @@ fn atomic_writes_odd_records(ctx: &Ctx) -> Res<()> {
 }
 
 /// Blocks SIGIO in this thread (and the threads it spawns), so that it
-/// pends where `sigio_taken` can see it.
-fn block_sigio() {
+/// pends where `sigio_pending` can see it.
+pub(crate) fn block_sigio() {
     // SAFETY: plain signal-mask calls on a local set.
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
@@ -2059,7 +2246,7 @@ fn block_sigio() {
 }
 
 /// `FIOASYNC` on a descriptor; the ioctl's result.
-fn fioasync(fd: &Fd, on: bool) -> Result<(), i32> {
+pub(crate) fn fioasync(fd: &Fd, on: bool) -> Result<(), i32> {
     let on = libc::c_int::from(on);
     // SAFETY: ioctl on our own descriptor with a valid int.
     if unsafe { libc::ioctl(fd.0, libc::FIOASYNC, &on) } == 0 {
@@ -2081,14 +2268,14 @@ fn setfl_async(fd: &Fd, on: bool) -> Result<(), i32> {
 }
 
 /// Whether `F_GETFL` shows `O_ASYNC`.
-fn async_flag(fd: &Fd) -> bool {
+pub(crate) fn async_flag(fd: &Fd) -> bool {
     // SAFETY: fcntl on our own descriptor.
     unsafe { libc::fcntl(fd.0, libc::F_GETFL) & libc::O_ASYNC != 0 }
 }
 
 /// Whether data, then room, each signal the file (its owner is this
 /// process): one byte written and read back through other files.
-fn signalled(w: &Fd, r: &Fd) -> Res<(bool, bool)> {
+pub(crate) fn signalled(w: &Fd, r: &Fd) -> Res<(bool, bool)> {
     while crate::faults::sigio_pending() {}
     write_all(w, b"x")?;
     let on_data = crate::faults::sigio_pending();
@@ -2107,8 +2294,9 @@ fn own(fd: &Fd) -> Res<()> {
 
 /// A file opened with access mode 3 (`O_ACCMODE`, "ioctl only") has
 /// neither `FMODE_READ` nor `FMODE_WRITE`, so it joins no SIGIO list, as
-/// for a pipe's `pipe_fasync()`: `O_ASYNC` stays clear and nothing signals
-/// it. An `O_RDWR` file, as a control, hears both.
+/// for a pipe's `pipe_fasync()`: after `FIOASYNC` and again after `F_SETFL`
+/// with `O_ASYNC`, `F_GETFL` shows no `O_ASYNC` and neither data nor room
+/// signals it. An `O_RDWR` file, as a control, hears both.
 fn sigio_access_mode_3(ctx: &Ctx) -> Res<()> {
     block_sigio();
     let w = open(&ctx.dev, O_WRONLY | O_NONBLOCK)?;
@@ -2117,36 +2305,55 @@ fn sigio_access_mode_3(ctx: &Ctx) -> Res<()> {
     own(&rw)?;
     fioasync(&rw, true).map_err(|e| format!("FIOASYNC on O_RDWR: {}", err_name(e)))?;
     let got = signalled(&w, &r)?;
-    check(got == (true, true), || {
-        format!("control, O_RDWR with O_ASYNC: SIGIO on data and room {got:?}")
+    check(async_flag(&rw) && got == (true, true), || {
+        format!(
+            "control, O_RDWR after FIOASYNC: O_ASYNC {}, SIGIO on data and room {got:?}",
+            async_flag(&rw)
+        )
     })?;
     drop(rw);
     let f = open(&ctx.dev, libc::O_ACCMODE | O_NONBLOCK)?;
     own(&f)?;
-    fioasync(&f, true).map_err(|e| format!("FIOASYNC on mode 3: {}", err_name(e)))?;
-    setfl_async(&f, true).map_err(|e| format!("F_SETFL on mode 3: {}", err_name(e)))?;
-    check(!async_flag(&f), || "mode 3: F_GETFL shows O_ASYNC".into())?;
-    let got = signalled(&w, &r)?;
-    check(got == (false, false), || {
-        format!("mode 3 heard SIGIO (on data, on room): {got:?}")
-    })
+    for api in ["FIOASYNC", "F_SETFL"] {
+        let set = if api == "FIOASYNC" {
+            fioasync(&f, true)
+        } else {
+            setfl_async(&f, true)
+        };
+        set.map_err(|e| format!("{api} on mode 3: {}", err_name(e)))?;
+        check(!async_flag(&f), || {
+            format!("mode 3 after {api}: F_GETFL shows O_ASYNC")
+        })?;
+        let got = signalled(&w, &r)?;
+        check(got == (false, false), || {
+            format!("mode 3 after {api} heard SIGIO (on data, on room): {got:?}")
+        })?;
+    }
+    Ok(())
 }
 
 /// Two threads turn `O_ASYNC` off and on at once on one `O_RDWR` file, by
-/// `FIOASYNC` and by `F_SETFL` in turn; afterwards `F_GETFL` must show
-/// `O_ASYNC` exactly when data and room signal the file. The test build of
-/// both drivers sleeps 20 ms between a removal's two `fasync_helper()`
-/// calls and 4 ms before an insertion's first, and the second thread starts
-/// 2 ms after the first, so without the lock around the two calls every
-/// round ends with the file on the readers' list and `O_ASYNC` clear: the
-/// state in which `close()` frees a file still listed.
+/// `FIOASYNC` and by `F_SETFL` in turn, 100 rounds; after each, `F_GETFL`
+/// must show `O_ASYNC` exactly when data and room signal the file. The
+/// test build of both drivers sleeps 20 ms between a removal's two
+/// `fasync_helper()` calls and 4 ms before an insertion's first, and the
+/// second thread starts 2 ms after the first, so without the lock around
+/// the two calls every round ends with the file on the readers' list and
+/// `O_ASYNC` clear: the state in which `close()` frees a file still listed.
+/// So the file is closed at the end and data written once more (on the
+/// debug kernel KASAN would catch a signal sent through the freed file).
+///
+/// The owner is this process and SIGIO is blocked in every thread of the
+/// test (the threads inherit the mask), so a signal pends for the process
+/// until `sigtimedwait` takes it, whichever thread the kernel picks.
 fn sigio_fasync_race(ctx: &Ctx) -> Res<()> {
     block_sigio();
     let w = open(&ctx.dev, O_WRONLY | O_NONBLOCK)?;
     let r = open(&ctx.dev, O_RDONLY | O_NONBLOCK)?;
     let f = std::sync::Arc::new(open(&ctx.dev, O_RDWR | O_NONBLOCK)?);
     own(&f)?;
-    for round in 0..40 {
+    let mut on = 0;
+    for round in 0..100 {
         let by_ioctl = round % 2 == 0;
         let set = move |fd: &Fd, on: bool| {
             if by_ioctl {
@@ -2175,6 +2382,15 @@ fn sigio_fasync_race(ctx: &Ctx) -> Res<()> {
                 if by_ioctl { "FIOASYNC" } else { "F_SETFL" }
             )
         })?;
+        on += u32::from(flag);
     }
-    Ok(())
+    eprintln!("rs-devtest: sigio-fasync-race: O_ASYNC on after {on} of 100 rounds");
+    // Closed with O_ASYNC as the last round left it: it must leave the
+    // lists, and nothing may signal it any more.
+    let f = std::sync::Arc::into_inner(f).ok_or("a thread kept the file")?;
+    drop(f);
+    let got = signalled(&w, &r)?;
+    check(got == (false, false), || {
+        format!("after the close, SIGIO on data, on room: {got:?}")
+    })
 }

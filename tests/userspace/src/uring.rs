@@ -8,7 +8,9 @@
 //! `EAGAIN` from the driver, and io_uring waits for the file's poll
 //! wake-up and issues it again. A driver that slept instead would hold
 //! `io_uring_enter` (the submitter) until the other side acted: these tests
-//! time the submission and fail by name if it was held.
+//! time the submission and fail by name if it was held. The same holds on
+//! an `O_NONBLOCK` file: io_uring retries a request on a file that supports
+//! `IOCB_NOWAIT` rather than completing it with `-EAGAIN`, as on a pipe.
 
 use crate::sys::*;
 use crate::tests::check;
@@ -31,12 +33,12 @@ use std::time::{
 /// The offset that means "the file's position": the device is a stream.
 const STREAM: u64 = u64::MAX;
 
-fn ring() -> Res<IoUring> {
+pub(crate) fn ring() -> Res<IoUring> {
     IoUring::new(8).map_err(|e| format!("io_uring_setup: {e} (CONFIG_IO_URING?)"))
 }
 
 /// Queues one read of `buf` from `fd`.
-fn push_read(ring: &mut IoUring, fd: &Fd, buf: &mut [u8], tag: u64) -> Res<()> {
+pub(crate) fn push_read(ring: &mut IoUring, fd: &Fd, buf: &mut [u8], tag: u64) -> Res<()> {
     let sqe = opcode::Read::new(types::Fd(fd.0), buf.as_mut_ptr(), buf.len() as u32)
         .offset(STREAM)
         .build()
@@ -57,7 +59,7 @@ fn push_write(ring: &mut IoUring, fd: &Fd, data: &[u8], tag: u64) -> Res<()> {
 }
 
 /// Waits for one completion: (user data, result).
-fn complete(ring: &mut IoUring) -> Res<(u64, i32)> {
+pub(crate) fn complete(ring: &mut IoUring) -> Res<(u64, i32)> {
     ring.submit_and_wait(1)
         .map_err(|e| format!("io_uring_enter: {e}"))?;
     let cqe = ring
@@ -115,10 +117,40 @@ pub fn completes_at_once(dev: &str) -> Res<()> {
     )
 }
 
+/// How long a request that must wait is watched for a completion that
+/// should not come.
+const PENDING_MS: u64 = 200;
+
+/// No completion yet: `Err` names the one that came, with its result
+/// (`-EAGAIN` if io_uring gave up on a file it should have waited on).
+fn still_pending(ring: &mut IoUring, what: &str) -> Res<()> {
+    sleep_ms(PENDING_MS);
+    match ring.completion().next() {
+        None => Ok(()),
+        Some(cqe) => Err(format!(
+            "{what} completed with result {} within {PENDING_MS} ms",
+            cqe.result()
+        )),
+    }
+}
+
+/// What the tests call the file: blocking, or `O_NONBLOCK`.
+fn kind(nonblock: bool) -> &'static str {
+    if nonblock {
+        "on an O_NONBLOCK file"
+    } else {
+        "on a blocking file"
+    }
+}
+
 /// A read of an empty FIFO does not hold the submitter, stays pending
 /// while nothing arrives, and completes with what a writer then writes.
-pub fn read_waits_for_writer(dev: &str) -> Res<()> {
-    let r = open(dev, O_RDONLY)?;
+/// With `nonblock` the read's file is `O_NONBLOCK`, which changes nothing:
+/// the device supports `IOCB_NOWAIT`, so io_uring retries the request
+/// from poll (`REQ_F_SUPPORT_NOWAIT`) instead of completing it with
+/// `-EAGAIN`, as on a pipe.
+pub fn read_waits_for_writer(dev: &str, nonblock: bool) -> Res<()> {
+    let r = open(dev, O_RDONLY | if nonblock { O_NONBLOCK } else { 0 })?;
     let w = open(dev, O_WRONLY)?;
     let mut ring = ring()?;
     let mut buf = [0u8; 16];
@@ -127,10 +159,10 @@ pub fn read_waits_for_writer(dev: &str) -> Res<()> {
     submit_promptly(&mut ring, move || {
         let _ = write_all(&w2, b"unblock");
     })?;
-    sleep_ms(100);
-    check(ring.completion().next().is_none(), || {
-        "the read completed on an empty FIFO".into()
-    })?;
+    still_pending(
+        &mut ring,
+        &format!("a read of an empty FIFO {}", kind(nonblock)),
+    )?;
     write_all(&w, b"ping")?;
     let got = complete(&mut ring)?;
     check(got == (7, 4) && &buf[..4] == b"ping", || {
@@ -142,13 +174,14 @@ pub fn read_waits_for_writer(dev: &str) -> Res<()> {
 }
 
 /// A write into a full FIFO does not hold the submitter, stores nothing
-/// while there is no room, and completes once a reader makes room.
-pub fn write_waits_for_reader(dev: &str) -> Res<()> {
+/// while there is no room, and completes once a reader makes room; with
+/// `nonblock` on an `O_NONBLOCK` file too, as for a read.
+pub fn write_waits_for_reader(dev: &str, nonblock: bool) -> Res<()> {
     let w = open(dev, O_WRONLY | O_NONBLOCK)?;
     let r = open(dev, O_RDONLY | O_NONBLOCK)?;
     let cap = capacity(&w)?;
     while write(&w, &[0u8; 4096]).is_ok() {}
-    set_nonblock(&w, false)?;
+    set_nonblock(&w, nonblock)?;
     check(stats(&w)?.len == cap, || "could not fill the FIFO".into())?;
     let mut ring = ring()?;
     let data = [0x5au8; 100];
@@ -157,10 +190,10 @@ pub fn write_waits_for_reader(dev: &str) -> Res<()> {
     submit_promptly(&mut ring, move || {
         let _ = read_exact(&r2, 100);
     })?;
-    sleep_ms(100);
-    check(ring.completion().next().is_none(), || {
-        "the write completed into a full FIFO".into()
-    })?;
+    still_pending(
+        &mut ring,
+        &format!("a write into a full FIFO {}", kind(nonblock)),
+    )?;
     check(stats(&w)?.len == cap, || {
         "a pending write stored bytes".into()
     })?;
