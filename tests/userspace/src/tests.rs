@@ -485,11 +485,11 @@ fn sendfile_file_to_device(ctx: &Ctx) -> Res<()> {
     })
 }
 
-/// Out of the device into a file. sendfile(2) cannot: the VFS takes its
-/// input only from a regular file or a block device
-/// (`splice_direct_to_actor()`), so it fails with `EINVAL` exactly as from a
-/// pipe, before the driver is asked. splice(2) through a pipe moves the
-/// same bytes.
+/// Out of the device into a file. sendfile(2) cannot: between two files
+/// that are not pipes, `splice_direct_to_actor()` requires a seekable input
+/// (`FMODE_LSEEK`), which a stream such as the device or a pipe is not, so
+/// it fails with `EINVAL` exactly as from a pipe, before the driver is
+/// asked. splice(2) through a pipe moves the same bytes.
 fn sendfile_device_to_file(ctx: &Ctx) -> Res<()> {
     let data = pattern(6_000);
     let dst = TempFile::new("sendfile-out", b"")?;
