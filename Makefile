@@ -72,13 +72,14 @@ KUNIT ?= n
 TRACE ?= y
 # COVERAGE=y instruments the module for KCOV, with line tables (make coverage).
 COVERAGE ?= n
-OUT := $(CURDIR)/build/kbuild/$(notdir $(KDIR))$(if $(filter y,$(KUNIT)),-kunit)$(if $(filter y,$(COVERAGE)),-kcov)$(if $(filter n,$(TRACE)),-notrace)
+LINES ?= n
+OUT := $(CURDIR)/build/kbuild/$(notdir $(KDIR))$(if $(filter y,$(KUNIT)),-kunit)$(if $(filter y,$(COVERAGE)),-kcov)$(if $(filter n,$(TRACE)),-notrace)$(if $(filter y,$(LINES)),-lines)
 export KDIR
 
 # RUSTC=, RUSTDOC= and CLIPPY_DRIVER= for a Debian toolchain; none for host.
 RUST_VARS := $(shell $(TC) scripts/kernel-env.sh rustvars)
 
-KBUILD := $(MAKE) -C $(KDIR) M=$(CURDIR) MO=$(OUT) LLVM=$(LLVM) $(RUST_VARS) $(if $(filter y,$(KUNIT)),RS_KUNIT=y) $(if $(filter n,$(TRACE)),RS_TRACE=n) $(if $(filter y,$(COVERAGE)),RS_KCOV=y)
+KBUILD := $(MAKE) -C $(KDIR) M=$(CURDIR) MO=$(OUT) LLVM=$(LLVM) $(RUST_VARS) $(if $(filter y,$(KUNIT)),RS_KUNIT=y) $(if $(filter n,$(TRACE)),RS_TRACE=n) $(if $(filter y,$(COVERAGE)),RS_KCOV=y) $(if $(filter y,$(LINES)),RS_LINES=y)
 
 .PHONY: all modules kernel run test test-debug bench profile coverage check doctor rust-analyzer clean
 

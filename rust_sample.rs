@@ -24,9 +24,12 @@ use kernel::{
     sync::Arc, //
 };
 
-use abstractions::miscdev::{
-    MiscDeviceOptions,
-    MiscDeviceRegistration, //
+use abstractions::{
+    fasync::impl_has_fasync,
+    miscdev::{
+        MiscDeviceOptions,
+        MiscDeviceRegistration, //
+    },
 };
 use device::{
     fifo::{
@@ -36,8 +39,7 @@ use device::{
     },
     file::{
         write_stats,
-        SampleDevice,
-        SampleFile, //
+        SampleDevice, //
     },
     instances::{
         device_count_from_user,
@@ -54,7 +56,7 @@ module! {
     license: "GPL",
     params: {
         capacity: u64 {
-            default: 65536,
+            default: crate::device::fifo::DEFAULT_CAPACITY as u64,
             description: "FIFO capacity in bytes (4096 to 16777216)",
         },
         devices: u32 {
@@ -63,6 +65,12 @@ module! {
         },
     },
 }
+
+// The misc device layer finds a file's SIGIO lists in its device. Here,
+// not in `device/`, because the expansion is an `unsafe impl` (a checked
+// field projection, `abstractions/fasync.rs`), which `device/`'s
+// `forbid(unsafe_code)` refuses.
+impl_has_fasync!(SampleDevice { fasync });
 
 /// The loaded module: its devices, in the order they were registered.
 struct RustSample {
@@ -74,7 +82,7 @@ struct RustSample {
 /// Fields drop in declaration order: the device node goes first, so no new
 /// open can start while the debugfs entries go.
 struct Instance {
-    _misc: Pin<KBox<MiscDeviceRegistration<SampleFile>>>,
+    _misc: Pin<KBox<MiscDeviceRegistration<SampleDevice>>>,
     _stats: Pin<KBox<debugfs::File<Arc<SampleDevice>>>>,
     _debugfs: debugfs::Dir,
 }
@@ -93,7 +101,10 @@ impl Instance {
             GFP_KERNEL,
         )?;
         let misc = KBox::try_pin_init(
-            MiscDeviceRegistration::register(MiscDeviceOptions { name, mode: 0o666 }, device),
+            MiscDeviceRegistration::register_with_sigio(
+                MiscDeviceOptions { name, mode: 0o666 },
+                device,
+            ),
             GFP_KERNEL,
         )?;
         Ok(Self {

@@ -9,12 +9,14 @@
 //! A device keeps two lists, like a pipe: files open for reading hear
 //! `POLL_IN` when data arrives, files open for writing hear `POLL_OUT` when
 //! space frees. A file joins and leaves them in the misc device layer's
-//! `fasync` callback, never through the driver: the layer takes the lists
-//! once, at open ([`super::miscdev::MiscDevice::fasync`]), and keeps them
-//! with the file, so that the file leaves exactly the lists it could have
-//! joined. Were the driver asked again each time, a safe implementation that
-//! answered differently could leave an entry behind, pointing at a freed
-//! file.
+//! `fasync` callback, never through the driver. The lists are a field of
+//! the `T` the file's private data (an `Arc<T>`) points at ([`HasFasync`],
+//! implemented only through
+//! [`impl_has_fasync!`]), so every call on a file finds the very lists its
+//! earlier calls used, and the file leaves exactly the lists it could have
+//! joined. Were the driver asked through a method of its own, a safe
+//! implementation that answered differently could leave an entry behind,
+//! pointing at a freed file.
 //!
 //! `fasync_helper()` keeps a file's `FASYNC` flag equal to "the file is on
 //! a list" for one list only, and `__fput()` calls `->fasync` to take the
@@ -52,6 +54,56 @@ use kernel::{
 };
 
 use super::access::Access;
+
+/// A type whose value holds the SIGIO lists of the files that point at it:
+/// the misc device layer finds them there in each `->fasync` call and in
+/// `release`.
+///
+/// # Safety
+///
+/// [`HasFasync::fasync_lists`] returns a field of `self`: the same
+/// [`Fasync`] every time for a given value, living exactly as long as the
+/// value. Implement it with [`impl_has_fasync!`], which checks that.
+pub(crate) unsafe trait HasFasync {
+    /// The lists.
+    fn fasync_lists(&self) -> &Fasync;
+}
+
+/// Implements [`HasFasync`] for a struct by naming its [`Fasync`] field:
+/// `impl_has_fasync!(SampleDevice { fasync });`.
+///
+/// Safe to use because it can only name a field: `offset_of!` accepts a
+/// direct field and nothing else (no `Deref` on the way, which could
+/// return a different `Fasync` each time), and the raw place `&raw const`
+/// takes has no deref coercion, so a field of another type does not
+/// compile. This is the shape of the kernel crate's `impl_has_work!`.
+///
+/// The expansion is an `unsafe impl` with an `#[allow(unsafe_code)]`, so
+/// it cannot be invoked under `#![forbid(unsafe_code)]`: the driver invokes
+/// it in `rust_sample.rs`, which denies unsafe code (the kernel's `module!`
+/// passes `deny` only because lints are not reported inside another
+/// crate's macro expansions). The projection itself is a plain reference
+/// (`&self.$field`), so a `#[repr(packed)]` struct, whose fields may be
+/// unaligned, does not compile (E0793).
+macro_rules! impl_has_fasync {
+    ($type:ty { $field:ident }) => {
+        #[allow(unsafe_code)]
+        // SAFETY: `fasync_lists` returns the field `$field` of `self`, which
+        // `offset_of!` proves is a direct field, of type `Fasync` (the raw
+        // pointer's type), so it is the same lists every call, living as
+        // long as `self`.
+        unsafe impl $crate::abstractions::fasync::HasFasync for $type {
+            #[inline]
+            fn fasync_lists(&self) -> &$crate::abstractions::fasync::Fasync {
+                const _: usize = ::core::mem::offset_of!($type, $field);
+                // The exact type, with no deref coercion.
+                let _: *const $crate::abstractions::fasync::Fasync = &raw const self.$field;
+                &self.$field
+            }
+        }
+    };
+}
+pub(crate) use impl_has_fasync;
 
 /// The SIGIO subscribers of one device: a readers' and a writers' list.
 ///

@@ -52,7 +52,8 @@ use kernel::{
 };
 
 use super::{
-    fasync::Fasync,
+    access::Access,
+    fasync::HasFasync,
     iov::ReadDest,
     kiocb::Kiocb,
     poll::{
@@ -87,7 +88,11 @@ pub(crate) trait MiscDevice: Sized {
     /// Data that belongs to the device and that every `open` can reach.
     type Shared: Send + Sync;
 
-    /// The pointer type that holds one open file's state.
+    /// The pointer type that holds one open file's state. For a device
+    /// registered with SIGIO ([`MiscDeviceRegistration::register_with_sigio`])
+    /// it is an `Arc<Self>` that holds the SIGIO lists, so it is shared
+    /// device state: per-file state would need a fresh `Self` per open,
+    /// with lists of its own.
     type Ptr: ForeignOwnable + Send + Sync;
 
     /// Whether `read_iter` and `write_iter` return `EAGAIN` instead of
@@ -108,16 +113,17 @@ pub(crate) trait MiscDevice: Sized {
     /// (userfaultfd and FUSE can stall such a copy for ever).
     fn open(shared: &Self::Shared, file: &File) -> Result<Self::Ptr>;
 
-    /// Called from `__fput()` when the last reference to the file is gone.
+    /// Called from `__fput()` when the last reference to the file is gone,
+    /// with the file's access mode (`f_mode`), which `open` saw too.
     ///
     /// There is no `&File` parameter, unlike upstream's `MiscDevice`: the
     /// file's reference count is already zero here and the file is freed
     /// right after, so a `&File` would let safe code call `get_file()` on a
-    /// dead file (`ARef::from`). Anything the driver needs from the file
-    /// belongs in `Self::Ptr`, taken at `open`. `__fput()` may run in a
+    /// dead file (`ARef::from`). Anything else the driver needs from the
+    /// file belongs in `Self::Ptr`, taken at `open`. `__fput()` may run in a
     /// shared kworker (`delayed_fput`), so this must not block on anything
     /// a user can hold either.
-    fn release(this: Self::Ptr) {
+    fn release(this: Self::Ptr, _access: Access) {
         drop(this);
     }
 
@@ -153,10 +159,10 @@ pub(crate) trait MiscDevice: Sized {
     /// `poll(2)`, `select(2)` and `epoll(7)`: registers the file's wait queues
     /// with `table` and returns the current readiness.
     ///
-    /// `table` takes only queues borrowed for `'a`, the lifetime of `this`:
-    /// queues the file's private data owns or shares, or `'static` ones,
-    /// which therefore live until the file's `release`, as every poller
-    /// needs (see [`PollTable`]).
+    /// `table` takes only queues that `this`, borrowed for `'a`, holds
+    /// (`table.register_in(this, |t| &t.queue)`), or `'static` ones, which
+    /// therefore live until the file's `release`, as every poller needs
+    /// (see [`PollTable`]).
     ///
     /// The VFS calls this concurrently with every other call on the file,
     /// with none of the driver's locks held, but epoll calls it under its
@@ -196,18 +202,6 @@ pub(crate) trait MiscDevice: Sized {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
-    /// `O_ASYNC`: the SIGIO lists of the device this file belongs to. The
-    /// layer asks once, right after `open`, keeps them with the file, and
-    /// adds the file to them and takes it out itself (`fcntl(F_SETFL)`,
-    /// `FIOASYNC`, the last `close`); the driver only calls
-    /// [`Fasync::readable`] and [`Fasync::writable`]. A file joins the lists
-    /// of its `f_mode`: `FMODE_READ` the readers', `FMODE_WRITE` the
-    /// writers'. A device with this slot costs one more small allocation
-    /// per open.
-    fn fasync(_this: <Self::Ptr as ForeignOwnable>::Borrowed<'_>) -> Arc<Fasync> {
-        build_error!(VTABLE_DEFAULT_ERROR)
-    }
-
     /// Extra lines for `/proc/<pid>/fdinfo/<fd>`.
     fn show_fdinfo(_this: <Self::Ptr as ForeignOwnable>::Borrowed<'_>, _m: &SeqFile, _file: &File) {
         build_error!(VTABLE_DEFAULT_ERROR)
@@ -240,10 +234,14 @@ unsafe impl<T: MiscDevice> Send for MiscDeviceRegistration<T> {}
 unsafe impl<T: MiscDevice> Sync for MiscDeviceRegistration<T> {}
 
 impl<T: MiscDevice> MiscDeviceRegistration<T> {
-    /// Registers a misc device whose files share `shared`.
-    pub(crate) fn register(
+    /// Registers a misc device whose files share `shared`, with `fops`
+    /// (this layer's table for `T`). A device without SIGIO would get
+    /// `MiscVTable::<T>::VTABLE`; this driver's has SIGIO, so only
+    /// [`Self::register_with_sigio`] calls this.
+    fn register_with(
         opts: MiscDeviceOptions,
         shared: T::Shared,
+        fops: &'static bindings::file_operations,
     ) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
             // Fields are initialised in this order: `shared` exists before
@@ -253,7 +251,7 @@ impl<T: MiscDevice> MiscDeviceRegistration<T> {
                 let mut raw: bindings::miscdevice = pin_init::zeroed();
                 raw.minor = bindings::MISC_DYNAMIC_MINOR as c_int;
                 raw.name = opts.name.as_char_ptr();
-                raw.fops = MiscVTable::<T>::build();
+                raw.fops = fops;
                 raw.mode = opts.mode;
                 // SAFETY: The initialiser may write to `slot`.
                 unsafe { slot.write(raw) };
@@ -267,6 +265,30 @@ impl<T: MiscDevice> MiscDeviceRegistration<T> {
     }
 }
 
+impl<T> MiscDeviceRegistration<T>
+where
+    T: MiscDevice<Ptr = Arc<T>> + HasFasync + 'static,
+{
+    /// Registers a misc device whose files may ask for SIGIO (`O_ASYNC`).
+    ///
+    /// Each file's private data is an `Arc<T>`, and the SIGIO lists are a
+    /// field of `T` ([`HasFasync`]): every `->fasync` call on a file, and
+    /// its `release`, find the same lists through the one pointer every
+    /// other callback loads, with no allocation of the layer's own. The
+    /// layer adds the file to them and takes it out itself
+    /// (`fcntl(F_SETFL)`, `FIOASYNC`, the last `close`); the driver only
+    /// calls [`Fasync::readable`](super::fasync::Fasync::readable) and
+    /// [`Fasync::writable`](super::fasync::Fasync::writable). A file joins
+    /// the lists of its `f_mode`: `FMODE_READ` the readers',
+    /// `FMODE_WRITE` the writers'.
+    pub(crate) fn register_with_sigio(
+        opts: MiscDeviceOptions,
+        shared: T::Shared,
+    ) -> impl PinInit<Self, Error> {
+        Self::register_with(opts, shared, MiscVTable::<T>::build_sigio())
+    }
+}
+
 #[pinned_drop]
 impl<T: MiscDevice> PinnedDrop for MiscDeviceRegistration<T> {
     fn drop(self: Pin<&mut Self>) {
@@ -276,15 +298,6 @@ impl<T: MiscDevice> PinnedDrop for MiscDeviceRegistration<T> {
         // pointer into `self`.
         unsafe { bindings::misc_deregister(self.inner.get()) };
     }
-}
-
-/// A file's private data when its device has `fasync`: the driver's
-/// `T::Ptr`, and the SIGIO lists taken at open, so that the file leaves the
-/// very lists it joined (see `abstractions/fasync.rs`).
-struct AsyncFile {
-    /// `T::Ptr::into_foreign()`.
-    ptr: *mut c_void,
-    lists: Arc<Fasync>,
 }
 
 /// The `file_operations` table for `T`, and the C callbacks in it.
@@ -336,11 +349,8 @@ impl<T: MiscDevice> MiscVTable<T> {
         } else {
             None
         },
-        fasync: if T::HAS_FASYNC {
-            Some(Self::fasync)
-        } else {
-            None
-        },
+        // Only with [`MiscDeviceRegistration::register_with_sigio`].
+        fasync: None,
         show_fdinfo: if T::HAS_SHOW_FDINFO {
             Some(Self::show_fdinfo)
         } else {
@@ -355,6 +365,10 @@ impl<T: MiscDevice> MiscVTable<T> {
         ..pin_init::zeroed()
     };
 
+    /// The table without SIGIO. Only the KUnit suite below registers a
+    /// file with it: this driver's device has SIGIO
+    /// ([`MiscDeviceRegistration::register_with_sigio`]).
+    #[cfg(rs_kunit)]
     const fn build() -> &'static bindings::file_operations {
         &Self::VTABLE
     }
@@ -368,16 +382,9 @@ impl<T: MiscDevice> MiscVTable<T> {
     unsafe fn private<'a>(file: *mut bindings::file) -> <T::Ptr as ForeignOwnable>::Borrowed<'a> {
         // SAFETY: The caller guarantees `file` is valid.
         let private = unsafe { (*file).private_data };
-        let ptr = if T::HAS_FASYNC {
-            // SAFETY: For such a device `open` stored a `KBox<AsyncFile>`
-            // there, freed only in `release`, which cannot run during `'a`.
-            unsafe { (*private.cast::<AsyncFile>()).ptr }
-        } else {
-            private
-        };
         // SAFETY: `open` stored a `T::Ptr` with `into_foreign`; it is
         // reclaimed only in `release`, which cannot run during `'a`.
-        unsafe { <T::Ptr as ForeignOwnable>::borrow(ptr) }
+        unsafe { <T::Ptr as ForeignOwnable>::borrow(private) }
     }
 
     /// # Safety
@@ -420,28 +427,9 @@ impl<T: MiscDevice> MiscVTable<T> {
             Ok(ptr) => ptr.into_foreign(),
             Err(err) => return err.to_errno(),
         };
-        let private = if T::HAS_FASYNC {
-            // SAFETY: `ptr` came from `into_foreign` just above and is not
-            // reclaimed before the borrow ends.
-            let lists = T::fasync(unsafe { <T::Ptr as ForeignOwnable>::borrow(ptr) });
-            // Charged to the opener's memory cgroup, as pipes are: the
-            // allocation is made on a user's behalf.
-            match KBox::new(AsyncFile { ptr, lists }, GFP_KERNEL_ACCOUNT) {
-                Ok(file) => KBox::into_raw(file).cast(),
-                Err(err) => {
-                    // SAFETY: `ptr` came from `into_foreign` and nothing
-                    // else took it back; the file never becomes open.
-                    T::release(unsafe { <T::Ptr as ForeignOwnable>::from_foreign(ptr) });
-                    return Error::from(err).to_errno();
-                }
-            }
-        } else {
-            ptr
-        };
-        // From here on every callback finds `T::Ptr` (through an
-        // `AsyncFile` for a device with `fasync`) in the private data.
+        // From here on every callback finds `T::Ptr` in the private data.
         // SAFETY: The open call of a file may access its private data.
-        unsafe { (*raw_file).private_data = private };
+        unsafe { (*raw_file).private_data = ptr };
         0
     }
 
@@ -454,23 +442,14 @@ impl<T: MiscDevice> MiscVTable<T> {
         // count is zero, so no `&File` is made), and the release call owns
         // its private data.
         let private = unsafe { (*file).private_data };
-        let ptr = if T::HAS_FASYNC {
-            // SAFETY: `open` stored a `KBox<AsyncFile>` for such a device;
-            // this is the one place that frees it.
-            let async_file = unsafe { KBox::from_raw(private.cast::<AsyncFile>()) };
-            // `__fput()` made a last `fasync` call if `FASYNC` was set; take
-            // the file out of both lists whatever the flag said, so that no
-            // entry can outlive it (`abstractions/fasync.rs`).
-            // SAFETY: The file's memory is valid for this call and no
-            // `fasync` call can reach it any more.
-            unsafe { async_file.lists.forget(file) };
-            async_file.ptr
-        } else {
-            private
-        };
+        // SAFETY: As above, the file's memory is valid for this call.
+        let access = unsafe { Access::of_raw(file) };
         // SAFETY: `open` stored a `T::Ptr` with `into_foreign`; this is the
         // one place that takes it back, and no other callback can run now.
-        T::release(unsafe { <T::Ptr as ForeignOwnable>::from_foreign(ptr) });
+        T::release(
+            unsafe { <T::Ptr as ForeignOwnable>::from_foreign(private) },
+            access,
+        );
         0
     }
 
@@ -583,25 +562,6 @@ impl<T: MiscDevice> MiscVTable<T> {
 
     /// # Safety
     ///
-    /// Called by the VFS with a file opened by [`Self::open`]: from
-    /// `fcntl(F_SETFL)` or `FIOASYNC` on an open file, or from `__fput()`
-    /// before `release`, with `on == 0` and the memory still valid.
-    unsafe extern "C" fn fasync(fd: c_int, file: *mut bindings::file, on: c_int) -> c_int {
-        // SAFETY: `open` stored a `KBox<AsyncFile>` for a device with
-        // `fasync` (the only kind with this callback), freed in `release`,
-        // which runs after this. No `&File` is made: in `__fput()` the file's
-        // reference count is already zero.
-        let lists = unsafe { &(*(*file).private_data.cast::<AsyncFile>()).lists };
-        // SAFETY: This is the file's `fasync` callback, with the lists taken
-        // at its open, called as the VFS calls it.
-        match unsafe { lists.update(fd, file, on != 0) } {
-            Ok(()) => 0,
-            Err(err) => err.to_errno(),
-        }
-    }
-
-    /// # Safety
-    ///
     /// Called by procfs with a valid `seq_file` and a valid file opened by
     /// [`Self::open`].
     unsafe extern "C" fn show_fdinfo(seq: *mut bindings::seq_file, file: *mut bindings::file) {
@@ -613,6 +573,70 @@ impl<T: MiscDevice> MiscVTable<T> {
         // SAFETY: `seq` is valid for this call and used from this thread only.
         let m = unsafe { SeqFile::from_raw(seq) };
         T::show_fdinfo(this, m, f);
+    }
+}
+
+impl<T> MiscVTable<T>
+where
+    T: MiscDevice<Ptr = Arc<T>> + HasFasync + 'static,
+{
+    /// [`Self::VTABLE`] with `fasync`, and a `release` that takes the file
+    /// off the SIGIO lists.
+    const VTABLE_SIGIO: bindings::file_operations = bindings::file_operations {
+        fasync: Some(Self::fasync),
+        release: Some(Self::release_sigio),
+        ..Self::VTABLE
+    };
+
+    const fn build_sigio() -> &'static bindings::file_operations {
+        &Self::VTABLE_SIGIO
+    }
+
+    /// # Safety
+    ///
+    /// Called by the VFS with a file opened by [`Self::open`] on a device
+    /// registered with the SIGIO table: from `fcntl(F_SETFL)` or `FIOASYNC`
+    /// on an open file, or from `__fput()` before `release`, with
+    /// `on == 0` and the memory still valid.
+    unsafe extern "C" fn fasync(fd: c_int, file: *mut bindings::file, on: c_int) -> c_int {
+        // SAFETY: `open` stored an `Arc<T>` with `into_foreign`, reclaimed
+        // only in `release`, which runs after this. No `&File` is made: in
+        // `__fput()` the file's reference count is already zero.
+        let this = unsafe { <Arc<T> as ForeignOwnable>::borrow((*file).private_data) };
+        // SAFETY: This is the file's `fasync` callback. The lists are a
+        // field of the `T` the file has pointed at since its open
+        // (`HasFasync`), so every call on this file, and `release_sigio`,
+        // use the same lists.
+        match unsafe { this.fasync_lists().update(fd, file, on != 0) } {
+            Ok(()) => 0,
+            Err(err) => err.to_errno(),
+        }
+    }
+
+    /// # Safety
+    ///
+    /// As [`Self::release`], for a device registered with the SIGIO table.
+    unsafe extern "C" fn release_sigio(
+        inode: *mut bindings::inode,
+        file: *mut bindings::file,
+    ) -> c_int {
+        {
+            // SAFETY: The file's memory is valid for this call, and `open`
+            // stored an `Arc<T>` there, which `Self::release` reclaims only
+            // after this borrow ends.
+            let this = unsafe { <Arc<T> as ForeignOwnable>::borrow((*file).private_data) };
+            // `__fput()` made a last `fasync` call if `FASYNC` was set; take
+            // the file out of both lists whatever the flag said, so that no
+            // entry can outlive it (`abstractions/fasync.rs`). The lists are
+            // those every `fasync` call on the file used (`HasFasync`), and
+            // they live as long as `T`, which this file keeps alive until
+            // just below.
+            // SAFETY: The file's memory is valid for this call and no
+            // `fasync` call can reach it any more.
+            unsafe { this.fasync_lists().forget(file) };
+        }
+        // SAFETY: The caller's guarantees are those of `Self::release`.
+        unsafe { Self::release(inode, file) }
     }
 }
 

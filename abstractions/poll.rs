@@ -14,7 +14,10 @@ use core::{
     marker::PhantomData,
     ops::BitOr, //
 };
-use kernel::bindings;
+use kernel::{
+    bindings,
+    sync::ArcBorrow, //
+};
 
 use super::wait::PollWaitQueue;
 
@@ -35,13 +38,11 @@ use super::wait::PollWaitQueue;
 ///
 /// The lifetime `'a` enforces the rule. A `poll` callback is generic over
 /// `'a`, and receives its file's private data borrowed for `'a`
-/// ([`super::miscdev::MiscDevice::poll`]); [`PollTable::register`] takes a
-/// queue borrowed for the same `'a`, and `'a` is invariant, so it cannot be
-/// shortened to fit a local queue. Safe code can only name a `&'a` queue
-/// that the private data owns (freed in `release`), shares ownership of
-/// (an `Arc` the private data holds keeps it alive at least as long), or a
-/// `'static` one. A queue in a local variable, or one reached through a
-/// lock guard, does not live for `'a` and does not compile.
+/// ([`super::miscdev::MiscDevice::poll`]); [`PollTable::register_in`] takes
+/// an owner borrowed for the same `'a`, and `'a` is invariant, so it cannot
+/// be shortened to fit a local owner, and the queue must be one the owner
+/// holds (owns, or shares ownership of) or a `'static` one. A queue in a
+/// local variable, or one reached through a lock guard, does not compile.
 ///
 /// # Invariants
 ///
@@ -82,15 +83,37 @@ impl<'a> PollTable<'a> {
         }
     }
 
-    /// Registers the poller with `queue`, so that [`PollWaitQueue::notify_all`]
-    /// wakes it.
-    pub(crate) fn register(&self, queue: &'a PollWaitQueue) {
+    /// Registers the poller with a queue that `owner` holds, so that
+    /// [`PollWaitQueue::notify_all`] wakes it: `table.register_in(device,
+    /// |d| &d.readable)`.
+    ///
+    /// `owner` is the file's private data (an `Arc<T>`) borrowed for `'a`,
+    /// or an `Arc` borrowed for `'static`: a generic `poll<'a>` can name no
+    /// other `ArcBorrow<'a, _>`. It keeps `T` alive for `'a`, but lends `&T`
+    /// only for as long as the `ArcBorrow` itself, so a plain
+    /// `&'a PollWaitQueue` cannot be named. `T: 'static` matters: were `T`
+    /// allowed a lifetime (`dyn Trait + 'x`, through `ArcBorrow`'s
+    /// unsizing, or a covariant `W<'x>`), the closure could return any
+    /// `&'x` it captured, a queue on the stack for one. With it, `queue`,
+    /// generic over the lifetime of the `&T` it gets, can only return a
+    /// queue borrowed from `T` (a field, or one `T` shares ownership of) or
+    /// a `'static` one. (`ForeignOwnable for Arc<T>` needs `T: 'static`
+    /// anyway.)
+    pub(crate) fn register_in<T: ?Sized + 'static>(
+        &self,
+        owner: ArcBorrow<'a, T>,
+        queue: impl FnOnce(&T) -> &PollWaitQueue,
+    ) {
+        let owner: &T = &owner;
+        let queue = queue(owner);
         // SAFETY: `file` and the table pointer are valid for this call (type
         // invariants; `poll_wait` does nothing with a null table). `queue`
-        // is initialised and pinned, and it lives for `'a`, so it lives
-        // until `file` is released (type invariants), and with it every
-        // entry `poll_wait` links into it: each poller unlinks its entry
-        // before it lets go of the file (see the type's documentation).
+        // is initialised and pinned, and (`T: 'static`, see above) it is
+        // borrowed from `T` or `'static`, so it lives as long as `T`, which
+        // `owner` keeps alive for `'a`, so it lives until `file` is
+        // released (type invariants), and with it every entry `poll_wait`
+        // links into it: each poller unlinks its entry before it lets go of
+        // the file (see the type's documentation).
         unsafe { bindings::poll_wait(self.file, queue.as_raw(), self.table) };
     }
 }

@@ -146,7 +146,7 @@ impl PollWaitQueue {
         unsafe { bindings::__wake_up(self.head.get(), TASK_NORMAL, 0, core::ptr::null_mut()) };
     }
 
-    /// The wait queue head, for [`super::poll::PollTable::register`].
+    /// The wait queue head, for [`super::poll::PollTable::register_in`].
     pub(super) fn as_raw(&self) -> *mut bindings::wait_queue_head {
         self.head.get()
     }
@@ -156,7 +156,7 @@ impl PollWaitQueue {
 impl PinnedDrop for PollWaitQueue {
     fn drop(self: Pin<&mut Self>) {
         // Every poller is gone by now: registration requires the queue to
-        // live until the polled file's `release` (`PollTable::register`),
+        // live until the polled file's `release` (`PollTable::register_in`),
         // and each poller unlinks itself before it lets go of the file.
         // This detaches epoll entries all the same, as `PollCondVar` does,
         // so that a broken rule would not leave epoll with a freed queue

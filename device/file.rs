@@ -2,9 +2,10 @@
 
 //! `/dev/rust_sample`: the file operations over the shared FIFO.
 //!
-//! One [`SampleDevice`] per loaded module holds the FIFO under a mutex, the
-//! opener counts and two wait queues; each open file holds a [`SampleFile`]
-//! with a reference to it. The rules of the FIFO live in [`super::fifo`];
+//! One [`SampleDevice`] per device node holds the FIFO under a mutex, the
+//! opener counts, two wait queues and the SIGIO lists; each open file's
+//! private data is a reference to it (`Arc<SampleDevice>`), one load away,
+//! as `file->private_data` is in C. The rules of the FIFO live in [`super::fifo`];
 //! this file adds the locking, the waiting and the copies to and from
 //! userspace.
 //!
@@ -35,6 +36,7 @@ use kernel::{
     seq_print,
     sync::{
         Arc,
+        ArcBorrow,
         Mutex,
         MutexGuard, //
     },
@@ -105,16 +107,17 @@ pub(crate) struct SampleDevice {
     /// Writers wait here for space; `poll` registers here too.
     #[pin]
     writable: PollWaitQueue,
-    /// The files that asked for SIGIO (`O_ASYNC`); each file keeps a
-    /// reference (`abstractions/fasync.rs`).
-    fasync: Arc<Fasync>,
+    /// The files that asked for SIGIO (`O_ASYNC`); the misc device layer
+    /// adds and removes them, and finds them here (`HasFasync`, implemented
+    /// in `rust_sample.rs` because its expansion is an `unsafe impl`).
+    #[pin]
+    pub(crate) fasync: Fasync,
 }
 
 impl SampleDevice {
     /// Device `index` of the load, with an empty FIFO of `capacity` bytes.
     pub(crate) fn new(index: u32, capacity: usize) -> Result<Arc<Self>> {
         let storage = new_storage(capacity)?;
-        let fasync = Arc::pin_init(Fasync::new(), GFP_KERNEL)?;
         Arc::pin_init(
             pin_init!(Self {
                 index,
@@ -123,7 +126,7 @@ impl SampleDevice {
                 openers: Openers::new(),
                 readable <- new_poll_wait_queue!("rust_sample::readable"),
                 writable <- new_poll_wait_queue!("rust_sample::writable"),
-                fasync,
+                fasync <- Fasync::new(),
             }),
             GFP_KERNEL,
         )
@@ -215,60 +218,39 @@ pub(crate) fn write_stats(f: &mut impl core::fmt::Write, s: &uapi::Stats) -> cor
     writeln!(f, "writers:\t{}", s.writers)
 }
 
-/// One open file of the device.
-///
-/// `access` is the file's `f_mode` at open, which never changes: it decides
-/// the opener counts, and which events `poll` reports, as for a pipe.
-pub(crate) struct SampleFile {
-    device: Arc<SampleDevice>,
-    access: Access,
-}
-
-impl Drop for SampleFile {
-    fn drop(&mut self) {
-        // No FIFO lock here: see the module docs. Only the last writer's
-        // close changes anything a sleeper or poller waits for (end of file,
-        // hang-up), as in `pipe_release()`.
-        if self.device.openers.close(self.access) {
-            self.device.readable_now();
-        }
-    }
-}
-
+/// The file operations: each open file's private data is the device
+/// itself. A file's access mode (`f_mode`, fixed at open) decides the
+/// opener counts and which events `poll` reports, as for a pipe; like C,
+/// the callbacks that need it read it from the file.
 #[vtable]
-impl MiscDevice for SampleFile {
+impl MiscDevice for SampleDevice {
     type Shared = Arc<SampleDevice>;
-    type Ptr = KBox<Self>;
+    type Ptr = Arc<SampleDevice>;
     // Every wait below is behind `kiocb.is_nonblocking()`.
     const HONOURS_NOWAIT: bool = true;
 
-    fn open(device: &Arc<SampleDevice>, file: &File) -> Result<KBox<Self>> {
-        let access = Access::of(file);
-        // Count the opener right before the `SampleFile` exists:
-        // `SampleFile::drop` undoes exactly this, and it also runs when the
-        // allocation below fails (`KBox::new` drops the value it could not
-        // place), so each count has one drop. Counting after the allocation
-        // made a failed open uncount someone else (the fault-open sweep).
-        // No FIFO lock: `open` runs under `misc_mtx`.
-        device.openers.open(access);
-        // Charged to the opener's memory cgroup, as pipes are.
-        let this = KBox::new(
-            SampleFile {
-                device: device.clone(),
-                access,
-            },
-            GFP_KERNEL_ACCOUNT,
-        )?;
-        Ok(this)
+    /// Counts the opener; nothing to allocate. No FIFO lock: `open` runs
+    /// under `misc_mtx`.
+    fn open(device: &Arc<SampleDevice>, file: &File) -> Result<Arc<SampleDevice>> {
+        device.openers.open(Access::of(file));
+        Ok(device.clone())
+    }
+
+    /// No FIFO lock here: see the module docs. Only the last writer's close
+    /// changes anything a sleeper or poller waits for (end of file,
+    /// hang-up), as in `pipe_release()`.
+    fn release(device: Arc<SampleDevice>, access: Access) {
+        if device.openers.close(access) {
+            device.readable_now();
+        }
     }
 
     #[inline]
     fn read_iter(
-        this: &SampleFile,
+        device: ArcBorrow<'_, SampleDevice>,
         kiocb: &Kiocb<'_>,
         dest: &mut ReadDest<'_, '_>,
     ) -> Result<usize> {
-        let device = &this.device;
         let openers = &device.openers;
         let count = dest.len();
         // A zero-length read returns 0 without the lock, as a pipe's does.
@@ -314,11 +296,10 @@ impl MiscDevice for SampleFile {
 
     #[inline]
     fn write_iter(
-        this: &SampleFile,
+        device: ArcBorrow<'_, SampleDevice>,
         kiocb: &Kiocb<'_>,
         src: &mut IovIterSource<'_>,
     ) -> Result<usize> {
-        let device = &this.device;
         let count = src.len();
         // As in `read_iter`.
         if count == 0 {
@@ -357,22 +338,21 @@ impl MiscDevice for SampleFile {
         Ok(stored)
     }
 
-    fn fasync(this: &SampleFile) -> Arc<Fasync> {
-        this.device.fasync.clone()
-    }
-
     /// As `pipe_poll()`: no lock, queue first, then read the state once, and
     /// report by the file's access mode. A change after the reads wakes the
     /// queues this call registered with, so the poller looks again.
     #[inline]
-    fn poll<'a>(this: &'a SampleFile, _file: &File, table: &PollTable<'a>) -> PollMask {
-        let device = &this.device;
-        let access = this.access;
+    fn poll<'a>(
+        device: ArcBorrow<'a, SampleDevice>,
+        file: &File,
+        table: &PollTable<'a>,
+    ) -> PollMask {
+        let access = Access::of(file);
         if access.read {
-            table.register(&device.readable);
+            table.register_in(device, |d| &d.readable);
         }
         if access.write {
-            table.register(&device.writable);
+            table.register_in(device, |d| &d.writable);
         }
         let has_writer = device.openers.has_writer();
         let len = device.gauges.len();
@@ -392,8 +372,12 @@ impl MiscDevice for SampleFile {
     }
 
     #[inline]
-    fn ioctl(this: &SampleFile, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
-        let device = &this.device;
+    fn ioctl(
+        device: ArcBorrow<'_, SampleDevice>,
+        _file: &File,
+        cmd: u32,
+        arg: usize,
+    ) -> Result<isize> {
         let arg = UserPtr::from_addr(arg);
         match cmd {
             uapi::IOC_GET_STATS => {
@@ -431,8 +415,8 @@ impl MiscDevice for SampleFile {
         Ok(0)
     }
 
-    fn show_fdinfo(this: &SampleFile, m: &SeqFile, _file: &File) {
-        let stats = this.device.stats();
+    fn show_fdinfo(device: ArcBorrow<'_, SampleDevice>, m: &SeqFile, _file: &File) {
+        let stats = device.stats();
         let mut text = FdinfoWriter(m);
         // A `SeqFile` never fails a write; it marks overflow itself.
         let _ = write_stats(&mut text, &stats);

@@ -121,8 +121,11 @@ impl Gauges {
 /// Adds `n` to `counter`. Writers are serialised by the FIFO lock, so a load
 /// and a store do, with no locked read-modify-write.
 fn add(counter: &Atomic<u64>, n: usize) {
-    // OVERFLOW: Byte counts stay below 2^64 for centuries of traffic;
-    // saturate rather than wrap if they ever did not.
+    // OVERFLOW: Wraps, as C's `+=` on the twin's counters and the VFS's
+    // `rchar`/`wchar` do. A byte count needs 2^64 bytes to wrap: 585 years
+    // at 1 GB/s, more than this device moves. Wrapping is the cheapest
+    // correct choice (one add, where `saturating_add` adds a compare and a
+    // select), and a statistic that wrapped would still be a statistic.
     // CAST: `usize` is at most 64 bits wide on Linux.
-    counter.store(counter.load(Relaxed).saturating_add(n as u64), Relaxed);
+    counter.store(counter.load(Relaxed).wrapping_add(n as u64), Relaxed);
 }

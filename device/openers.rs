@@ -21,7 +21,7 @@ pub(crate) use crate::abstractions::access::Access;
 ///
 /// Each count is the number of open files with that access: every
 /// [`Openers::open`] is matched by one [`Openers::close`] with the same
-/// access, in `SampleFile::drop`.
+/// access, in `SampleDevice`'s `release`.
 pub(crate) struct Openers {
     readers: Atomic<u32>,
     writers: Atomic<u32>,

@@ -110,7 +110,10 @@ impl<S: DerefMut<Target = [u8]>> Ring<S> {
         self.len += core::cmp::min(n, self.free());
     }
 
-    /// Copies bytes in and returns how many fit.
+    /// Copies bytes in and returns how many fit. For the tests (KUnit and
+    /// the host's model check); the driver copies through
+    /// [`Ring::writable`] and [`Ring::commit_push`].
+    #[cfg(any(test, rs_kunit))]
     pub(crate) fn push(&mut self, data: &[u8]) -> usize {
         let (a, b) = self.writable();
         let na = core::cmp::min(a.len(), data.len());
@@ -121,7 +124,9 @@ impl<S: DerefMut<Target = [u8]>> Ring<S> {
         na + nb
     }
 
-    /// Copies the oldest bytes out, removes them, and returns how many.
+    /// Copies the oldest bytes out, removes them, and returns how many. For
+    /// the tests, as [`Ring::push`].
+    #[cfg(any(test, rs_kunit))]
     pub(crate) fn pop(&mut self, out: &mut [u8]) -> usize {
         let (a, b) = self.readable();
         let na = core::cmp::min(a.len(), out.len());

@@ -172,6 +172,7 @@ kbuild_out_dir() {
 	d=$RS_ROOT/build/kbuild/$(basename "$1")
 	[ "${KUNIT:-n}" = y ] && d+=-kunit
 	[ "${COVERAGE:-n}" = y ] && d+=-kcov
+	[ "${LINES:-n}" = y ] && d+=-lines
 	echo "$d"
 }
 

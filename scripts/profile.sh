@@ -40,19 +40,48 @@ start=$(date +%s)
 msg "profiling $ops, $iters operations each, sampled every $periods instructions"
 "$RS_ROOT/scripts/vm.sh" --mode profile --initrd "$out/initramfs.cpio" --out "$out/vm" \
 	--timeout 1800 --icount 0 --smp 1 \
-	--append "rs.periods=$periods rs.iters=$iters rs.ops=$ops rs.annotate=${PROFILE_ANNOTATE:-0} kunit.filter_glob=-" ||
+	--append "rs.periods=$periods rs.iters=$iters rs.ops=$ops kunit.filter_glob=-" ||
 	die "the profile VM failed; console log: $out/vm/console.log"
 msg "  $(($(date +%s) - start)) s"
 
-# PROFILE_ANNOTATE=1: where the samples fall inside the drivers' functions
-# (symbol+offset, to read against build/profile/*.dis).
-sed -n '/^RS-ANNOTATE-BEGIN/,/^RS-ANNOTATE-END/p' "$out/vm/results.log" | tr -d '\r' >"$out/annotate.txt"
 mo=$(KUNIT=n kbuild_out_dir "$KDIR")
 llvm-objdump$RS_LLVM -dr --no-show-raw-insn "$mo/rust_sample.ko" >"$out/rust_sample.dis"
 llvm-objdump$RS_LLVM -dr --no-show-raw-insn "$mo/tests/c_twin/c_sample.ko" >"$out/c_sample.dis"
 
+# The per-instruction diff maps each sampled instruction to its source line
+# through a second build of both modules with line tables (LINES=y), whose
+# code must be byte for byte the one that ran.
+msg "building the modules again with line tables"
+make -s -C "$RS_ROOT" KDIR="$KDIR" KUNIT=n LINES=y modules >"$out/build-lines.log" 2>&1 ||
+	die "the line-table build failed; see $out/build-lines.log"
+lines=$(KUNIT=n LINES=y kbuild_out_dir "$KDIR")
+for m in rust_sample.ko tests/c_twin/c_sample.ko; do
+	llvm-objcopy$RS_LLVM -O binary --only-section=.text "$mo/$m" "$out/ran.text"
+	llvm-objcopy$RS_LLVM -O binary --only-section=.text "$lines/$m" "$out/lines.text"
+	cmp -s "$out/ran.text" "$out/lines.text" ||
+		die "$m with line tables has other code than the one profiled: the per-instruction diff would be wrong"
+	llvm-objdump$RS_LLVM -dl --no-show-raw-insn "$lines/$m" >"$out/$(basename "$m" .ko).lines.dis"
+done
+rm -f "$out/ran.text" "$out/lines.text"
+
 python3 "$RS_ROOT/scripts/profile-report.py" "$out/vm/results.log" "$out" "llvm-cxxfilt$RS_LLVM" ||
 	die "the profile report failed"
+# The exact count: every module instruction of a few operations, traced by
+# QEMU one instruction at a time (scripts/vm.sh --trace). N1=0 leaves only
+# what rs-bench does around its loop, which the difference cancels.
+trace_ops=${PROFILE_TRACE_OPS:-write,read,ioctl,poll}
+trace_n=${PROFILE_TRACE_N:-1024}
+start=$(date +%s)
+msg "tracing $trace_ops, $trace_n operations each, instruction by instruction"
+"$RS_ROOT/scripts/vm.sh" --mode trace --initrd "$out/initramfs.cpio" --out "$out/trace-vm" \
+	--timeout 1800 --smp 1 --trace "$out/trace.log" \
+	--append "rs.ops=$trace_ops rs.n1=0 rs.n2=$trace_n kunit.filter_glob=-" ||
+	die "the trace VM failed; console log: $out/trace-vm/console.log"
+msg "  $(($(date +%s) - start)) s, $(($(stat -c %s "$out/trace.log") >> 20)) MiB of trace"
+RS_LLVM=$RS_LLVM python3 "$RS_ROOT/scripts/profile-annotate.py" "$out/trace-vm/results.log" \
+	"$out/trace.log" "$out" ||
+	die "the per-instruction report failed"
+rm -f "$out/trace.log"
 
 page=$RS_ROOT/Documentation/benchmarks.md
 if grep -q '<!-- profile:begin -->' "$page"; then
@@ -63,5 +92,6 @@ if grep -q '<!-- profile:begin -->' "$page"; then
 		cat "$out/profile.md"
 	} >"$out/generated.md"
 	python3 "$RS_ROOT/scripts/doc-section.py" "$page" profile "$out/generated.md"
+	python3 "$RS_ROOT/scripts/doc-section.py" "$page" annotate "$out/annotate.md"
 fi
 msg "results: $out/profile.md, $out/profile.json (and Documentation/benchmarks.md)"

@@ -3,6 +3,15 @@
 #
 # vm.sh --mode MODE --initrd CPIO --out DIR [--kernel BZIMAGE] [--timeout S]
 #       [--icount SHIFT] [--smp N] [--append ARGS] [--allow REGEX]
+#       [--trace FILE]
+#
+# --trace FILE: QEMU runs one guest instruction per translation block
+# (-singlestep) and logs every block it runs in the module area (-d
+# exec,nochain -dfilter), so FILE lists every module instruction executed,
+# in order: make profile's exact count (scripts/profile-annotate.py). Only
+# the module area: the rest of the kernel, slowed down this much, spends
+# most of its instructions in timer interrupts, which would bury the
+# operations being counted. Slow: keep the traced workload small.
 #
 # --smp 1 with --icount makes a run reproducible: with two vCPUs, QEMU
 # switches between them on host time, so multi-threaded work is scheduled
@@ -22,7 +31,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-mode= initrd= out= timeout_s=120 icount= append= allow= smp=2
+mode= initrd= out= timeout_s=120 icount= append= allow= smp=2 trace=
 kernel="${KDIR:-$(kernel_build_dir)}/arch/x86/boot/bzImage"
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -35,6 +44,7 @@ while [ $# -gt 0 ]; do
 	--smp) smp=$2; shift 2 ;;
 	--append) append=$2; shift 2 ;;
 	--allow) allow=$2; shift 2 ;;
+	--trace) trace=$2; shift 2 ;;
 	*) die "vm.sh: unknown argument $1" ;;
 	esac
 done
@@ -69,10 +79,17 @@ console=$out/console.log
 results=$out/results.log
 rm -f "$console" "$results" "$out/splat.txt"
 
+# x86_64's module area (MODULES_VADDR to MODULES_END,
+# Documentation/arch/x86/x86_64/mm.rst).
+tracing=()
+if [ -n "$trace" ]; then
+	tracing=(-singlestep -d exec,nochain -dfilter 0xffffffffa0000000..0xfffffffffeffffff -D "$trace")
+fi
+
 set +e
 timeout -k 5 "$timeout_s" qemu-system-x86_64 \
-	-M pc "${accel[@]}" -smp "$smp" -m "$mem" \
-	-nodefaults -no-reboot -display none -monitor none \
+	-M pc "${accel[@]}" "${tracing[@]}" -smp "$smp" -m "$mem" \
+	-nodefaults -no-reboot -display none -monitor none "${tracing[@]}" \
 	-kernel "$kernel" -initrd "$initrd" \
 	-append "console=ttyS0 panic=-1 reboot=t rs.mode=$mode $append" \
 	-serial "file:$console" -serial "file:$results" \

@@ -566,16 +566,37 @@ profile)
 					--comm rs-bench --sort dso,sym --percent-limit 0 -q 2>/dev/null | cat >&3
 				echo "RS-PROFILE-END" >&3
 			done
-			if [ "$(param annotate)" = 1 ]; then
-				# Where inside the drivers' own functions the samples of
-				# the last period fall.
-				echo "RS-ANNOTATE-BEGIN $op $target" >&3
-				perf script -i /tmp/perf.data --comm rs-bench -F ip,sym,symoff,dso 2>&1 |
-					grep -E '_sample' | awk '{ print $2, $3 }' | sort | uniq -c | sort -rn | head -n 80 >&3
-				echo "RS-ANNOTATE-END" >&3
-			fi
 		done
 	done
+	rmmod rust_sample c_sample || exit 1
+	;;
+trace)
+	# make profile's exact count: QEMU logs every instruction the modules
+	# run (scripts/vm.sh --trace).
+	# Each operation runs twice, N1 and N2 times, so that what rs-bench
+	# does around its loop (open, close, filling the FIFO first) cancels in
+	# the difference. A read of a device file's fdinfo marks the
+	# boundaries: the Rust driver's show_fdinfo runs nowhere else.
+	insmod /lib/modules/rust_sample.ko || exit 1
+	insmod /lib/modules/c_sample.ko || exit 1
+	for m in rust_sample c_sample; do
+		echo "RS-TRACE-TEXT $m $(cat /sys/module/$m/sections/.text)" >&3
+	done
+	n1=$(param n1)
+	n2=$(param n2)
+	exec 9</dev/rust_sample
+	mark() { cat /proc/self/fdinfo/9 >/dev/null; }
+	for op in $(param ops | tr , ' '); do
+		for target in rust_sample c_sample; do
+			mark
+			rs-bench op "$op" "$target" "$n1" >/dev/null || exit 1
+			mark
+			rs-bench op "$op" "$target" "$n2" >/dev/null || exit 1
+			echo "RS-TRACE-RUN $op $target $n1 $n2" >&3
+		done
+	done
+	mark
+	exec 9<&-
 	rmmod rust_sample c_sample || exit 1
 	;;
 run)

@@ -392,20 +392,23 @@ fn emit(mode: &str, c: &Cell, values: Vec<f64>) {
 /// `make profile` (perf samples it); prints the nanoseconds per operation,
 /// which under icount are instructions per operation. OP is `write`, `read`, `write_read`,
 /// `poll` or `ioctl`; every call moves one byte or none, non-blocking, on
-/// one thread. Batches of `BATCH` keep the FIFO from filling or emptying;
-/// the one large call that drains or refills each batch is 1/`BATCH` of
+/// one thread. Batches of 4096 keep the FIFO from filling or emptying;
+/// the one large call that drains or refills each batch is 1/4096 of
 /// the work.
 fn one_op(op: &str, t: Target, iters: usize) {
-    const BATCH: usize = 4096;
+    // Writes and reads of one byte go in batches: fill, then empty, with
+    // one large call. Fewer than a batch's worth of operations (make
+    // profile's instruction trace) make one smaller batch.
+    let batch = iters.clamp(1, 4096);
     let (w, r) = t.open(libc::O_NONBLOCK);
     let mut b = [0u8; 1];
-    let mut big = vec![0u8; BATCH];
-    let batches = iters.div_ceil(BATCH);
+    let mut big = vec![0u8; batch];
+    let batches = iters.div_ceil(batch);
     let start = now_ns();
     match op {
         "write" => {
             for _ in 0..batches {
-                for _ in 0..BATCH {
+                for _ in 0..batch {
                     write_all(w, &b);
                 }
                 read_some(r, &mut big);
@@ -414,7 +417,7 @@ fn one_op(op: &str, t: Target, iters: usize) {
         "read" => {
             for _ in 0..batches {
                 write_all(w, &big);
-                for _ in 0..BATCH {
+                for _ in 0..batch {
                     read_some(r, &mut b);
                 }
             }
@@ -450,7 +453,7 @@ fn one_op(op: &str, t: Target, iters: usize) {
         _ => panic!("unknown op {op}"),
     }
     let ops = if op == "write" || op == "read" {
-        batches * BATCH
+        batches * batch
     } else {
         iters
     };
