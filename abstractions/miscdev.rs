@@ -446,10 +446,8 @@ impl<T: MiscDevice> MiscVTable<T> {
         let access = unsafe { Access::of_raw(file) };
         // SAFETY: `open` stored a `T::Ptr` with `into_foreign`; this is the
         // one place that takes it back, and no other callback can run now.
-        T::release(
-            unsafe { <T::Ptr as ForeignOwnable>::from_foreign(private) },
-            access,
-        );
+        let this = unsafe { <T::Ptr as ForeignOwnable>::from_foreign(private) };
+        T::release(this, access);
         0
     }
 
