@@ -89,13 +89,14 @@ impl<'a> Kiocb<'a> {
 ///
 /// `file` must point at a valid file for the duration of the call.
 unsafe fn f_flags_now(file: *mut bindings::file) -> u32 {
+    // `f_flags` has three writers after open, each a plain, aligned 32-bit
+    // store (or read-modify-write) under `f_lock`, which the kernel treats
+    // as untorn: `setfl()` (`F_SETFL`, `fs/fcntl.c`), `ioctl_fionbio()`
+    // (`FIONBIO`, `fs/ioctl.c`) and `fasync_helper()` (`FASYNC`, in
+    // `fasync_insert_entry()` and `fasync_remove_entry()`, `fs/fcntl.c`).
+    // A racing load sees the value before or after one of them, each a
+    // correct answer for the callers.
     // SAFETY: The caller guarantees the file is valid, so the pointer is
-    // valid and aligned for the call. `f_flags` has three writers after
-    // open, each a plain, aligned 32-bit store (or read-modify-write) under
-    // `f_lock`, which the kernel treats as untorn: `setfl()` (`F_SETFL`,
-    // `fs/fcntl.c`), `ioctl_fionbio()` (`FIONBIO`, `fs/ioctl.c`) and
-    // `fasync_helper()` (`FASYNC`, in `fasync_insert_entry()` and
-    // `fasync_remove_entry()`, `fs/fcntl.c`). A racing load sees the value
-    // before or after one of them, each a correct answer for the callers.
+    // valid and aligned for the call; the load is atomic (see above).
     unsafe { Atomic::from_ptr(&raw mut (*file).f_flags) }.load(Relaxed)
 }

@@ -106,14 +106,14 @@ impl<'a> PollTable<'a> {
     ) {
         let owner: &T = &owner;
         let queue = queue(owner);
-        // SAFETY: `file` and the table pointer are valid for this call (type
-        // invariants; `poll_wait` does nothing with a null table). `queue`
-        // is initialised and pinned, and (`T: 'static`, see above) it is
+        // `queue` is initialised and pinned, and (`T: 'static`, see above)
         // borrowed from `T` or `'static`, so it lives as long as `T`, which
-        // `owner` keeps alive for `'a`, so it lives until `file` is
-        // released (type invariants), and with it every entry `poll_wait`
-        // links into it: each poller unlinks its entry before it lets go of
+        // `owner` keeps alive for `'a`, hence until `file` is released (type
+        // invariants); each poller unlinks its entry before it lets go of
         // the file (see the type's documentation).
+        // SAFETY: `file` and the table pointer are valid for this call (type
+        // invariants; `poll_wait` does nothing with a null table), and
+        // `queue` outlives every entry linked into it (see above).
         unsafe { bindings::poll_wait(self.file, queue.as_raw(), self.table) };
     }
 }

@@ -399,7 +399,8 @@ impl Scene {
 
 /// Runs `during` (on files opened before, which it owns) while a read of
 /// `dev` is stalled in its copy, and requires it to finish within
-/// [`LIMIT`]; then ends the stall, whose read must deliver its bytes. An
+/// [`LIMIT`]; then ends the stall, whose read must deliver its bytes, and
+/// requires the rest of the data intact in the FIFO ([`rest_intact`]). An
 /// observer's failure is reported first: it is what the test is about.
 fn while_stalled(
     dev: &str,
@@ -410,7 +411,8 @@ fn while_stalled(
     let seen = within_limit(what, during);
     let ended = scene.end();
     seen?;
-    ended
+    ended?;
+    rest_intact(dev)
 }
 
 /// After the stall, the bytes the stalled read left are all in the FIFO,
@@ -470,8 +472,7 @@ pub fn poll_not_blocked(dev: &str) -> Res<()> {
         check(got == (2, libc::POLLIN, libc::POLLOUT), || {
             format!("poll gave {got:?}, want (2, POLLIN, POLLOUT)")
         })
-    })?;
-    rest_intact(dev)
+    })
 }
 
 /// epoll: adding a reading and a writing file (each addition polls the
@@ -505,8 +506,7 @@ pub fn epoll_not_blocked(dev: &str) -> Res<()> {
         check(got == want, || {
             format!("epoll_wait gave (tag, events) {got:?}, want {want:?}")
         })
-    })?;
-    rest_intact(dev)
+    })
 }
 
 /// `/proc/self/fdinfo` of another file of the device: every line of the
@@ -520,8 +520,7 @@ pub fn fdinfo_not_blocked(dev: &str) -> Res<()> {
         let s = stats(&r)?;
         check(stalled_len_ok(s.len), || format!("stats {s:?}"))?;
         crate::tests::stats_text_matches(&crate::tests::fdinfo_driver_lines(&text), &s)
-    })?;
-    rest_intact(dev)
+    })
 }
 
 /// The driver's debugfs `stats` file, named after the device node.
@@ -535,8 +534,7 @@ pub fn debugfs_not_blocked(dev: &str) -> Res<()> {
         check(stalled_len_ok(s.len), || format!("stats {s:?}"))?;
         let lines: Vec<&str> = text.lines().collect();
         crate::tests::stats_text_matches(&lines, &s)
-    })?;
-    rest_intact(dev)
+    })
 }
 
 /// `GET_STATS`: the length the stall allows and the scene's openers (its
@@ -549,8 +547,7 @@ pub fn get_stats_not_blocked(dev: &str) -> Res<()> {
             stalled_len_ok(s.len) && s.readers == 2 && s.writers == 1,
             || format!("stats {s:?}: want len 48 or 32, 2 readers, 1 writer"),
         )
-    })?;
-    rest_intact(dev)
+    })
 }
 
 /// `GET_CAPACITY`: the capacity the test started with.
@@ -559,8 +556,7 @@ pub fn get_capacity_not_blocked(dev: &str, want: u64) -> Res<()> {
     while_stalled(dev, "GET_CAPACITY", move || {
         let c = capacity(&r)?;
         check(c == want, || format!("capacity {c}, want {want}"))
-    })?;
-    rest_intact(dev)
+    })
 }
 
 /// `preadv2(RWF_NOWAIT)` on a blocking file: data is there, but the FIFO
@@ -573,8 +569,7 @@ pub fn rwf_nowait_read_eagain(dev: &str) -> Res<()> {
             read_flags(&r, &mut [0u8; 64], libc::RWF_NOWAIT),
             libc::EAGAIN,
         )
-    })?;
-    rest_intact(dev)
+    })
 }
 
 /// `pwritev2(RWF_NOWAIT)` on a blocking file: room is there, but the FIFO
@@ -587,8 +582,7 @@ pub fn rwf_nowait_write_eagain(dev: &str) -> Res<()> {
             write_flags(&w, b"must not land", libc::RWF_NOWAIT),
             libc::EAGAIN,
         )
-    })?;
-    rest_intact(dev)
+    })
 }
 
 /// An io_uring read on a blocking file: `io_uring_enter` returns at once
