@@ -45,9 +45,20 @@ impl<'a, 'data> ReadDest<'a, 'data> {
     }
 
     /// Copies as much of `input` as fits and does not fault; returns how
-    /// many bytes were copied.
+    /// many bytes were copied, at most `input.len()`.
+    #[inline]
     pub(crate) fn copy_to_iter(&mut self, input: &[u8]) -> usize {
-        self.dest.copy_to_iter(input)
+        let copied = self.dest.copy_to_iter(input);
+        // Tells the compiler what `_copy_to_iter()` guarantees, so that the
+        // driver's clamps of this count to its run compile to nothing (the
+        // C twin has no clamp to pay for). The kernel crate could say it
+        // once, in `IovIterDest::copy_to_iter`: see
+        // `Documentation/patches/`.
+        // SAFETY: `IovIterDest::copy_to_iter` returns what `_copy_to_iter()`
+        // (`lib/iov_iter.c`) returns: the bytes it copied out of the
+        // `input.len()` it was given, never more.
+        unsafe { core::hint::assert_unchecked(copied <= input.len()) };
+        copied
     }
 
     /// How many bytes were written so far, all by copies.

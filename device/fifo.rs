@@ -162,16 +162,14 @@ impl<S: DerefMut<Target = [u8]>> Fifo<S> {
         // The first run, then the wrapped one if the first went out whole:
         // straight-line code, so the compiler sees every bound (a loop over
         // the two runs cost ~20 instructions per call in `make profile`).
+        // As in the C twin, `copy` is not spared an empty run (a test would
+        // cost more than the call it saves, and an empty copy copies
+        // nothing).
         let want_a = core::cmp::min(a.len(), n);
-        let mut done = 0;
-        if want_a > 0 {
-            done = core::cmp::min(copy(&a[..want_a]), want_a);
-        }
+        let mut done = core::cmp::min(copy(&a[..want_a]), want_a);
         if done == want_a && done < n {
             let want_b = core::cmp::min(b.len(), n - done);
-            if want_b > 0 {
-                done += core::cmp::min(copy(&b[..want_b]), want_b);
-            }
+            done += core::cmp::min(copy(&b[..want_b]), want_b);
         }
         self.ring.commit_pop(done);
         done
@@ -186,15 +184,10 @@ impl<S: DerefMut<Target = [u8]>> Fifo<S> {
         let (a, b) = self.ring.writable();
         // As in `take`: the first run, then the wrapped one.
         let want_a = core::cmp::min(a.len(), n);
-        let mut done = 0;
-        if want_a > 0 {
-            done = core::cmp::min(copy(&mut a[..want_a]), want_a);
-        }
+        let mut done = core::cmp::min(copy(&mut a[..want_a]), want_a);
         if done == want_a && done < n {
             let want_b = core::cmp::min(b.len(), n - done);
-            if want_b > 0 {
-                done += core::cmp::min(copy(&mut b[..want_b]), want_b);
-            }
+            done += core::cmp::min(copy(&mut b[..want_b]), want_b);
         }
         if done < n && n <= atomic_size(self.atomic_max, self.capacity()) {
             return 0;

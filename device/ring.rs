@@ -65,41 +65,55 @@ impl<S: DerefMut<Target = [u8]>> Ring<S> {
 
     /// The bytes of the FIFO, oldest first, as at most two slices.
     pub(crate) fn readable(&self) -> (&[u8], &[u8]) {
-        let cap = self.capacity();
-        let first = core::cmp::min(self.len, cap - self.head);
+        // Split once at `head`: `tail` runs from the oldest byte to the end
+        // of the storage, `wrapped` is what comes after it in FIFO order.
+        // The lengths of both are then facts the compiler knows, so the
+        // runs below need no modulo and no checked arithmetic.
         let (wrapped, tail) = self.storage.split_at(self.head);
-        (&tail[..first], &wrapped[..self.len - first])
+        if self.len <= tail.len() {
+            // The bytes do not wrap.
+            (&tail[..self.len], &[])
+        } else {
+            // They fill `tail` and go on at the start of the storage.
+            (tail, &wrapped[..self.len - tail.len()])
+        }
     }
 
     /// The free space after the newest byte, in FIFO order, as at most two
     /// slices. Bytes written there become part of the FIFO only through
     /// [`Ring::commit_push`].
     pub(crate) fn writable(&mut self) -> (&mut [u8], &mut [u8]) {
-        let cap = self.capacity();
-        let free = cap - self.len;
-        // The first free byte; `head + len` is at most `2 * cap`.
-        let start = if cap == 0 {
-            0
+        // Split at `head`, as in `readable`.
+        let (wrapped, tail) = self.storage.split_at_mut(self.head);
+        if self.len <= tail.len() {
+            // The bytes do not wrap: free are the end of `tail`, then all
+            // of the storage before `head`.
+            (&mut tail[self.len..], wrapped)
         } else {
-            (self.head + self.len) % cap
-        };
-        let first = core::cmp::min(free, cap - start);
-        let (before, after) = self.storage.split_at_mut(start);
-        (&mut after[..first], &mut before[..free - first])
+            // They wrap: free is what `wrapped` has left after them.
+            let used = self.len - tail.len();
+            (&mut wrapped[used..], &mut [])
+        }
     }
 
     /// Drops the `n` oldest bytes, after they were copied out of
     /// [`Ring::readable`]. `n` is clamped to the length.
     pub(crate) fn commit_pop(&mut self, n: usize) {
         let n = core::cmp::min(n, self.len);
-        let cap = self.capacity();
-        // INVARIANT: `n <= len`, so `len` stays in range; the new head is
-        // reduced modulo `cap`, and an emptied ring rewinds to 0.
+        // The bytes from `head` to the end of the storage.
+        let to_end = self.capacity() - self.head;
+        // INVARIANT: `n <= len`, so `len` stays in range. The new head is
+        // `head + n` wrapped once: `n <= len <= capacity`, so once is
+        // enough, and it is below the capacity. An emptied ring rewinds to
+        // 0, as the C twin's does.
         self.len -= n;
-        self.head = if self.len == 0 || cap == 0 {
+        self.head = if self.len == 0 {
             0
+        } else if n < to_end {
+            // `head + n`, written so that it cannot overflow.
+            self.capacity() - (to_end - n)
         } else {
-            (self.head + n) % cap
+            n - to_end
         };
     }
 

@@ -92,28 +92,47 @@ static bool valid_capacity(u64 bytes)
 	return bytes >= RUST_SAMPLE_MIN_CAPACITY && bytes <= RUST_SAMPLE_MAX_CAPACITY;
 }
 
-/* The two contiguous runs of data, oldest first. */
+/*
+ * The two contiguous runs of data, oldest first. No modulo: the storage
+ * splits at head into the part up to its end and the part that wraps.
+ */
 static void readable_runs(struct c_sample *d, size_t *a_off, size_t *a_len, size_t *b_len)
 {
+	size_t to_end = d->cap - d->head;
+
 	*a_off = d->head;
-	*a_len = min(d->len, d->cap - d->head);
+	*a_len = min(d->len, to_end);
 	*b_len = d->len - *a_len;
 }
 
 /* The two contiguous runs of free space, in FIFO order. */
 static void writable_runs(struct c_sample *d, size_t *a_off, size_t *a_len, size_t *b_len)
 {
-	size_t free = d->cap - d->len;
+	size_t to_end = d->cap - d->head;
 
-	*a_off = d->cap ? (d->head + d->len) % d->cap : 0;
-	*a_len = min(free, d->cap - *a_off);
-	*b_len = free - *a_len;
+	if (d->len <= to_end) {
+		/* The data does not wrap: free is its end, then all before head. */
+		*a_off = d->head + d->len;
+		*a_len = to_end - d->len;
+		*b_len = d->head;
+	} else {
+		/* It wraps: free is what is left before head. */
+		*a_off = d->len - to_end;
+		*a_len = d->head - *a_off;
+		*b_len = 0;
+	}
 }
 
+/* n <= len <= cap, so head + n wraps at most once. */
 static void commit_pop(struct c_sample *d, size_t n)
 {
+	size_t to_end = d->cap - d->head;
+
 	WRITE_ONCE(d->len, d->len - n);
-	d->head = d->len ? (d->head + n) % d->cap : 0;
+	if (!d->len)
+		d->head = 0;
+	else
+		d->head = n < to_end ? d->head + n : n - to_end;
 }
 
 /*
