@@ -18,7 +18,11 @@
 #                     module? Each problem in one sentence, with its fix
 #   make test-debug   the reliability run on the debug kernel (part of test)
 #   make bench        Rust vs the C twin (tests/c_twin), pipe(2), /dev/zero
-#   make profile      instructions per hot operation, by function (perf, icount)
+#   make profile      instructions per hot operation, by function (perf, icount),
+#                     and exact per-instruction Rust/C diffs; UPSTREAM=y with
+#                     the kernel-crate patches of Documentation/patches/
+#   make upstream-patches  those patches applied to a copy of the 7.3 tree:
+#                     they apply, build, and remove what they say they do
 #   make coverage     the suite, the fault sweeps and both fuzzers (random,
 #                     KCOV-guided) on a KCOV kernel: lines of device/ and
 #                     abstractions/ the tests run, every line they miss,
@@ -81,7 +85,7 @@ RUST_VARS := $(shell $(TC) scripts/kernel-env.sh rustvars)
 
 KBUILD := $(MAKE) -C $(KDIR) M=$(CURDIR) MO=$(OUT) LLVM=$(LLVM) $(RUST_VARS) $(if $(filter y,$(KUNIT)),RS_KUNIT=y) $(if $(filter n,$(TRACE)),RS_TRACE=n) $(if $(filter y,$(COVERAGE)),RS_KCOV=y) $(if $(filter y,$(LINES)),RS_LINES=y)
 
-.PHONY: all modules kernel run test test-debug bench profile coverage check doctor rust-analyzer clean
+.PHONY: all modules kernel run test test-debug bench profile upstream-patches coverage check doctor rust-analyzer clean
 
 all: modules
 
@@ -120,8 +124,15 @@ bench:
 
 # Instructions per hot operation, by function and layer, Rust and C
 # (perf under icount; Documentation/benchmarks.md).
+# UPSTREAM=y measures the module built against the kernel-crate patches of
+# Documentation/patches/ (make upstream-patches).
 profile:
-	@env -u KDIR scripts/profile.sh
+	@env -u KDIR $(if $(filter y,$(UPSTREAM)),PROFILE_UPSTREAM=y) scripts/profile.sh
+
+# The kernel-crate patches we propose, applied to a copy of the provisioned
+# 7.3 tree: they apply, build, and do what they say (part of make test).
+upstream-patches: kernel
+	@scripts/upstream-patches.sh
 
 # The whole guest suite on a KCOV kernel; per-file line coverage of device/
 # and abstractions/ (Documentation/testing.rst, "Coverage").

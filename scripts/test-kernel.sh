@@ -66,6 +66,17 @@ n=$(printf '%s\n' "$gates" | grep -cE '^(ok|fail) check:' || true)
 [ "$n" -eq 5 ] || echo "fail check:incomplete scripts/check.sh reported $n of 5 gates"
 phase_end
 
+# --- The kernel-crate patches we propose (Documentation/patches/), on the
+# tree they are written for: the provisioned 7.3 test kernel. ---
+if [ "$RS_FLAVOUR" = test ] && [ "$KVER" = 7.3 ] && [ "$KDIR" = "$(kernel_build_dir)" ]; then
+	phase "upstream patches (scripts/upstream-patches.sh)"
+	patched=$("$RS_ROOT/scripts/upstream-patches.sh") || true
+	printf '%s\n' "$patched" | grep -E '^(ok|fail) ' || true
+	n=$(printf '%s\n' "$patched" | grep -cE '^(ok|fail) patches:' || true)
+	[ "$n" -eq 3 ] || echo "fail patches:incomplete scripts/upstream-patches.sh reported $n of 3 checks"
+	phase_end
+fi
+
 # --- The VM. ---
 [ -f "$stage/rust_sample.ko" ] && [ -f "$stage/rs-devtest" ] || exit 0
 phase "booting the test VM"
