@@ -381,10 +381,14 @@ impl MiscDevice for SampleDevice {
         let arg = UserPtr::from_addr(arg);
         match cmd {
             uapi::IOC_GET_STATS => {
-                let stats = device.stats();
-                UserSlice::new(arg, core::mem::size_of::<uapi::Stats>())
-                    .writer()
-                    .write_slice(stats.as_bytes())?;
+                // As an array, so that the copy is `UserSliceWriter::write`,
+                // generic and so compiled here with its length known: a
+                // direct `_copy_to_user()`, as C's `copy_to_user()`.
+                // `write_slice` is out of line in vmlinux. `transmute!`
+                // checks at compile time that the sizes match.
+                let stats: [u8; core::mem::size_of::<uapi::Stats>()] =
+                    zerocopy::transmute!(device.stats());
+                UserSlice::new(arg, stats.len()).writer().write(&stats)?;
             }
             uapi::IOC_GET_CAPACITY => {
                 // No lock, see `Gauges`.
