@@ -38,8 +38,8 @@ use device::{
         MIN_CAPACITY, //
     },
     file::{
-        write_stats,
-        SampleDevice, //
+        SampleDevice,
+        StatsText, //
     },
     instances::{
         device_count_from_user,
@@ -74,44 +74,43 @@ impl_has_fasync!(SampleDevice { fasync });
 
 /// The loaded module: its devices, in the order they were registered.
 struct RustSample {
-    _devices: KVec<Instance>,
+    _devices: KVec<Pin<KBox<Instance>>>,
 }
 
-/// One registered device.
+/// One registered device, in one allocation.
 ///
 /// Fields drop in declaration order: the device node goes first, so no new
 /// open can start while the debugfs entries go.
+#[pin_data]
 struct Instance {
-    _misc: Pin<KBox<MiscDeviceRegistration<SampleDevice>>>,
-    _stats: Pin<KBox<debugfs::File<Arc<SampleDevice>>>>,
-    _debugfs: debugfs::Dir,
+    #[pin]
+    misc: MiscDeviceRegistration<SampleDevice>,
+    #[pin]
+    stats: debugfs::File<Arc<SampleDevice>>,
+    debugfs: debugfs::Dir,
 }
 
 impl Instance {
-    /// Creates device `index`, called `name`, with an empty FIFO of `capacity` bytes, its
-    /// debugfs directory and its node, in that order: the node comes last,
-    /// so nothing can open a device that is not complete.
-    fn new(index: u32, name: &'static CStr, capacity: usize) -> Result<Self> {
+    /// Creates device `index`, called `name`, with an empty FIFO of
+    /// `capacity` bytes, its debugfs directory and its node, in that order:
+    /// the node comes last, so nothing can open a device that is not
+    /// complete.
+    fn new(index: u32, name: &'static CStr, capacity: usize) -> Result<Pin<KBox<Self>>> {
         let device = SampleDevice::new(index, capacity)?;
-        let debugfs = debugfs::Dir::new(name);
-        let stats = KBox::pin_init(
-            debugfs.read_callback_file(c"stats", device.clone(), &|device, f| {
-                write_stats(f, &device.stats())
-            }),
+        let stats = device.clone();
+        KBox::try_pin_init(
+            try_pin_init!(Self {
+                debugfs: debugfs::Dir::new(name),
+                stats <- debugfs.read_callback_file(c"stats", stats, &|device, f| {
+                    kernel::fmt::Display::fmt(&StatsText(device.stats()), f)
+                }),
+                misc <- MiscDeviceRegistration::register_with_sigio(
+                    MiscDeviceOptions { name, mode: 0o666 },
+                    device,
+                ),
+            }? Error),
             GFP_KERNEL,
-        )?;
-        let misc = KBox::try_pin_init(
-            MiscDeviceRegistration::register_with_sigio(
-                MiscDeviceOptions { name, mode: 0o666 },
-                device,
-            ),
-            GFP_KERNEL,
-        )?;
-        Ok(Self {
-            _misc: misc,
-            _stats: stats,
-            _debugfs: debugfs,
-        })
+        )
     }
 }
 
@@ -139,13 +138,13 @@ impl kernel::Module for RustSample {
 
         // A failure part-way drops the devices made so far, newest last:
         // each `Instance` deregisters its node before its debugfs entries go.
+        // Allocated once, for all of them: each push then fits, and no
+        // growth path is compiled in.
         let mut devices = KVec::with_capacity(count, GFP_KERNEL)?;
         for index in 0..count {
             let name = device_name(index).ok_or(EINVAL)?;
-            devices.push(
-                Instance::new(u32::try_from(index)?, name, capacity)?,
-                GFP_KERNEL,
-            )?;
+            let instance = Instance::new(u32::try_from(index)?, name, capacity)?;
+            devices.push_within_capacity(instance).map_err(|_| ENOMEM)?;
         }
         pr_info!("loaded, {} device(s), capacity {} bytes\n", count, capacity);
         Ok(Self { _devices: devices })

@@ -186,6 +186,7 @@ impl SampleDevice {
     }
 
     /// Drops every byte in the FIFO.
+    #[inline]
     fn clear(&self) {
         let mut fifo = self.fifo.lock();
         fifo.clear();
@@ -197,6 +198,7 @@ impl SampleDevice {
     /// The FIFO's lock: only tried when the call must not sleep
     /// (`IOCB_NOWAIT`), which then fails with `EAGAIN` if another call
     /// holds it, as filesystems do for `IOCB_NOWAIT` with `inode_trylock()`.
+    #[inline]
     fn lock_fifo(&self, kiocb: &Kiocb<'_>) -> Result<MutexGuard<'_, Fifo<Storage>>> {
         if kiocb.is_nowait() {
             self.fifo.try_lock().ok_or(EAGAIN)
@@ -206,16 +208,33 @@ impl SampleDevice {
     }
 }
 
-/// Writes the statistics in the format debugfs and fdinfo share.
-pub(crate) fn write_stats(f: &mut impl core::fmt::Write, s: &uapi::Stats) -> core::fmt::Result {
-    writeln!(f, "bytes_read:\t{}", s.bytes_read)?;
-    writeln!(f, "bytes_written:\t{}", s.bytes_written)?;
-    writeln!(f, "reads:\t{}", s.reads)?;
-    writeln!(f, "writes:\t{}", s.writes)?;
-    writeln!(f, "len:\t{}", s.len)?;
-    writeln!(f, "capacity:\t{}", s.capacity)?;
-    writeln!(f, "readers:\t{}", s.readers)?;
-    writeln!(f, "writers:\t{}", s.writers)
+/// The statistics as text, in the format debugfs and fdinfo share: one
+/// `name:\tvalue` line per field, as C's `seq_printf()` would print them.
+/// One `Display` (the kernel's, which `seq_print!` takes) for both, behind
+/// one format string, so the module holds one copy of the formatting code
+/// and no `core::fmt::Write` adapter.
+pub(crate) struct StatsText(pub(crate) uapi::Stats);
+
+impl kernel::fmt::Display for StatsText {
+    // Out of line: fdinfo and debugfs call it through adapters of their
+    // own, which would otherwise each get a copy.
+    #[inline(never)]
+    fn fmt(&self, f: &mut kernel::fmt::Formatter<'_>) -> kernel::fmt::Result {
+        let s = &self.0;
+        write!(
+            f,
+            "bytes_read:\t{}\nbytes_written:\t{}\nreads:\t{}\nwrites:\t{}\n\
+             len:\t{}\ncapacity:\t{}\nreaders:\t{}\nwriters:\t{}\n",
+            s.bytes_read,
+            s.bytes_written,
+            s.reads,
+            s.writes,
+            s.len,
+            s.capacity,
+            s.readers,
+            s.writers
+        )
+    }
 }
 
 /// The file operations: each open file's private data is the device
@@ -231,6 +250,7 @@ impl MiscDevice for SampleDevice {
 
     /// Counts the opener; nothing to allocate. No FIFO lock: `open` runs
     /// under `misc_mtx`.
+    #[inline]
     fn open(device: &Arc<SampleDevice>, file: &File) -> Result<Arc<SampleDevice>> {
         device.openers.open(Access::of(file));
         Ok(device.clone())
@@ -239,6 +259,7 @@ impl MiscDevice for SampleDevice {
     /// No FIFO lock here: see the module docs. Only the last writer's close
     /// changes anything a sleeper or poller waits for (end of file,
     /// hang-up), as in `pipe_release()`.
+    #[inline]
     fn release(device: Arc<SampleDevice>, access: Access) {
         if device.openers.close(access) {
             device.readable_now();
@@ -419,20 +440,9 @@ impl MiscDevice for SampleDevice {
         Ok(0)
     }
 
+    #[inline]
     fn show_fdinfo(device: ArcBorrow<'_, SampleDevice>, m: &SeqFile, _file: &File) {
-        let stats = device.stats();
-        let mut text = FdinfoWriter(m);
-        // A `SeqFile` never fails a write; it marks overflow itself.
-        let _ = write_stats(&mut text, &stats);
-    }
-}
-
-/// Adapts a `SeqFile` to `core::fmt::Write`.
-struct FdinfoWriter<'a>(&'a SeqFile);
-
-impl core::fmt::Write for FdinfoWriter<'_> {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        seq_print!(self.0, "{}", s);
-        Ok(())
+        // One `seq_printf("%pA")`: the seq_file marks an overflow itself.
+        seq_print!(m, "{}", StatsText(device.stats()));
     }
 }

@@ -409,7 +409,7 @@ mod abi {
             MAX_CAPACITY,
             MIN_CAPACITY, //
         },
-        file::write_stats,
+        file::StatsText,
         instances::{
             device_count_from_user,
             device_name,
@@ -512,7 +512,7 @@ mod abi {
             writers: 8,
         };
         let mut buf = Buf(KVec::new());
-        assert!(write_stats(&mut buf, &stats).is_ok());
+        assert!(core::fmt::Write::write_fmt(&mut buf, fmt!("{}", StatsText(stats))).is_ok());
         let text = core::str::from_utf8(&buf.0).map_err(|_| EINVAL)?;
         for line in [
             "bytes_read:\t1\n",
