@@ -4,8 +4,9 @@
 # `make bench`: rust_sample against its C twin, pipe(2) and /dev/zero ->
 # /dev/null, on one kernel in one VM per clock mode:
 #
-#   wall           QEMU TCG as usual: host time, noisy; Rust and C alternate
-#                  over 30 rounds, and each cell gets a 95% interval
+#   wall           QEMU TCG as usual, each vCPU thread pinned to a host
+#                  CPU: host time, noisy; Rust and C alternate over 30
+#                  rounds, and each cell gets a 95% interval
 #   icount         QEMU -icount shift=0,sleep=off on one vCPU: guest time
 #                  counts instructions, so the Rust/C ratios are free of
 #                  host noise (and slow to get)
@@ -37,7 +38,9 @@ for mode in ${BENCH_MODES:-wall icount icount_repeat}; do
 	wall)
 		# Host time: 2 vCPUs in parallel, noisy, so Rust and C alternate
 		# over WALL_REPS rounds and the report gives 95% intervals.
-		vm=(--smp 2) scale=${WALL_SCALE:-4} reps=${WALL_REPS:-30} timeout_s=1800
+		# Each vCPU thread on a host CPU of its own (vm.sh --pin): left to
+		# the host scheduler, poll_wake spread from 50 to 500 us.
+		vm=(--smp 2 --pin) scale=${WALL_SCALE:-4} reps=${WALL_REPS:-30} timeout_s=1800
 		;;
 	icount | icount_repeat)
 		# Instruction time on one vCPU: deterministic, so a few rounds.

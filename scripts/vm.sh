@@ -3,7 +3,13 @@
 #
 # vm.sh --mode MODE --initrd CPIO --out DIR [--kernel BZIMAGE] [--timeout S]
 #       [--icount SHIFT] [--smp N] [--append ARGS] [--allow REGEX]
-#       [--trace FILE]
+#       [--trace FILE] [--pin]
+#
+# --pin: each vCPU thread of QEMU runs on a host CPU of its own (vCPU N on
+# host CPU N, taskset), set as soon as QEMU has started them. Without it
+# the host scheduler may put both vCPU threads of a two-vCPU guest on one
+# host CPU for a while, and every hand-over between the guest's CPUs then
+# waits for a host context switch (make bench's wall-clock run pins).
 #
 # --trace FILE: QEMU runs one guest instruction per translation block
 # (-singlestep) and logs every block it runs in the module area (-d
@@ -31,7 +37,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-mode= initrd= out= timeout_s=120 icount= append= allow= smp=2 trace=
+mode= initrd= out= timeout_s=120 icount= append= allow= smp=2 trace= pin=
 kernel="${KDIR:-$(kernel_build_dir)}/arch/x86/boot/bzImage"
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -45,6 +51,7 @@ while [ $# -gt 0 ]; do
 	--append) append=$2; shift 2 ;;
 	--allow) allow=$2; shift 2 ;;
 	--trace) trace=$2; shift 2 ;;
+	--pin) pin=1; shift ;;
 	*) die "vm.sh: unknown argument $1" ;;
 	esac
 done
@@ -86,14 +93,55 @@ if [ -n "$trace" ]; then
 	tracing=(-singlestep -d exec,nochain -dfilter 0xffffffffa0000000..0xfffffffffeffffff -D "$trace")
 fi
 
+# pin_vcpus PID: vCPU N's thread ("CPU N/TCG", named by debug-threads=on)
+# on host CPU N mod the host's CPU count; records where each went.
+pin_vcpus() {
+	local pid=$1 n=0 tid comm cpus
+	cpus=$(nproc)
+	# The vCPU threads exist once QEMU has set the machine up: wait for all.
+	for _ in $(seq 1 200); do
+		n=$(grep -lE '^CPU [0-9]+/' /proc/"$pid"/task/*/comm 2>/dev/null | wc -l)
+		[ "$n" -ge "$smp" ] && break
+		sleep 0.05
+	done
+	for comm in /proc/"$pid"/task/*/comm; do
+		read -r c <"$comm" 2>/dev/null || continue
+		case "$c" in
+		"CPU "*/*)
+			tid=${comm%/comm}
+			tid=${tid##*/}
+			n=${c#CPU }
+			n=${n%%/*}
+			taskset -pc "$((n % cpus))" "$tid" >/dev/null &&
+				echo "vCPU $n (thread $tid) on host CPU $((n % cpus))" >>"$out/pinning.txt"
+			;;
+		esac
+	done
+}
+
 set +e
+: >"$out/pinning.txt"
 timeout -k 5 "$timeout_s" qemu-system-x86_64 \
 	-M pc "${accel[@]}" "${tracing[@]}" -smp "$smp" -m "$mem" \
+	-name rs,debug-threads=on \
 	-nodefaults -no-reboot -display none -monitor none "${tracing[@]}" \
 	-kernel "$kernel" -initrd "$initrd" \
 	-append "console=ttyS0 panic=-1 reboot=t rs.mode=$mode $append" \
 	-serial "file:$console" -serial "file:$results" \
-	</dev/null >"$out/qemu.log" 2>&1
+	</dev/null >"$out/qemu.log" 2>&1 &
+timeout_pid=$!
+if [ -n "$pin" ]; then
+	qemu_pid=
+	for _ in $(seq 1 100); do
+		# QEMU is timeout's child: the process whose parent it is.
+		qemu_pid=$(grep -l "^[0-9]* (qemu-system[^)]*) . $timeout_pid " /proc/[0-9]*/stat 2>/dev/null |
+			head -n1 | cut -d/ -f3)
+		[ -n "$qemu_pid" ] && break
+		sleep 0.02
+	done
+	[ -n "$qemu_pid" ] && pin_vcpus "$qemu_pid"
+fi
+wait "$timeout_pid"
 qemu_rc=$?
 set -e
 
