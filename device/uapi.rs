@@ -35,7 +35,8 @@ pub(crate) const IOC_CLEAR: u32 = _IO(IOC_MAGIC, 4);
 /// leak no uninitialised byte. The `IntoBytes` derive (zerocopy, vendored by
 /// the kernel) proves that at compile time and fails to build if a field
 /// change ever adds padding; `Immutable` rules out interior mutability. So
-/// `as_bytes()` is safe, and no hand-written `unsafe impl` is needed.
+/// `zerocopy::transmute!` into bytes is safe (`GET_STATS`), and no
+/// hand-written `unsafe impl` is needed.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, IntoBytes, Immutable)]
 pub(crate) struct Stats {
