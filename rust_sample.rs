@@ -97,11 +97,11 @@ impl Instance {
     /// complete.
     fn new(index: u32, name: &'static CStr, capacity: usize) -> Result<Pin<KBox<Self>>> {
         let device = SampleDevice::new(index, capacity)?;
-        let stats = device.clone();
+        let for_debugfs = device.clone();
         KBox::try_pin_init(
             try_pin_init!(Self {
                 debugfs: debugfs::Dir::new(name),
-                stats <- debugfs.read_callback_file(c"stats", stats, &|device, f| {
+                stats <- debugfs.read_callback_file(c"stats", for_debugfs, &|device, f| {
                     kernel::fmt::Display::fmt(&StatsText(device.stats()), f)
                 }),
                 misc <- MiscDeviceRegistration::register_with_sigio(

@@ -55,8 +55,11 @@ impl<'a, 'data> ReadDest<'a, 'data> {
         // once, in `IovIterDest::copy_to_iter`: see
         // `Documentation/patches/`.
         // SAFETY: `IovIterDest::copy_to_iter` returns what `_copy_to_iter()`
-        // (`lib/iov_iter.c`) returns: the bytes it copied out of the
-        // `input.len()` it was given, never more.
+        // (`lib/iov_iter.c`) returns: 0 for a wrong direction, otherwise
+        // `iterate_and_advance2()`'s progress, which first trims the
+        // request to `min(input.len(), count)` and then adds at most each
+        // step's length, for every iterator type. Never more than
+        // `input.len()`.
         unsafe { core::hint::assert_unchecked(copied <= input.len()) };
         copied
     }

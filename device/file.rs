@@ -406,7 +406,9 @@ impl MiscDevice for SampleDevice {
                 // generic and so compiled here with its length known: a
                 // direct `_copy_to_user()`, as C's `copy_to_user()`.
                 // `write_slice` is out of line in vmlinux. `transmute!`
-                // checks at compile time that the sizes match.
+                // checks at compile time that the sizes match; its own
+                // `unsafe` is zerocopy's, proven by `Stats: IntoBytes`, as
+                // `pin_init!`'s is pin-init's.
                 let stats: [u8; core::mem::size_of::<uapi::Stats>()] =
                     zerocopy::transmute!(device.stats());
                 UserSlice::new(arg, stats.len()).writer().write(&stats)?;

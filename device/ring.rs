@@ -85,12 +85,14 @@ impl<S: DerefMut<Target = [u8]>> Ring<S> {
     pub(crate) fn writable(&mut self) -> (&mut [u8], &mut [u8]) {
         // Split at `head`, as in `readable`.
         let (wrapped, tail) = self.storage.split_at_mut(self.head);
-        if self.len <= tail.len() {
-            // The bytes do not wrap: free are the end of `tail`, then all
-            // of the storage before `head`.
+        if self.len < tail.len() {
+            // The bytes end before the end of the storage: free are the
+            // rest of `tail`, then all of the storage before `head`.
             (&mut tail[self.len..], wrapped)
         } else {
-            // They wrap: free is what `wrapped` has left after them.
+            // They reach the end (or wrap): free is what `wrapped` has left
+            // after them. So the first run is empty only when nothing is
+            // free.
             let used = self.len - tail.len();
             (&mut wrapped[used..], &mut [])
         }

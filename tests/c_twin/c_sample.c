@@ -110,13 +110,13 @@ static void writable_runs(struct c_sample *d, size_t *a_off, size_t *a_len, size
 {
 	size_t to_end = d->cap - d->head;
 
-	if (d->len <= to_end) {
-		/* The data does not wrap: free is its end, then all before head. */
+	if (d->len < to_end) {
+		/* The data ends before the end: free is the rest, then all before head. */
 		*a_off = d->head + d->len;
 		*a_len = to_end - d->len;
 		*b_len = d->head;
 	} else {
-		/* It wraps: free is what is left before head. */
+		/* It reaches the end or wraps: free is what is left before head. */
 		*a_off = d->len - to_end;
 		*a_len = d->head - *a_off;
 		*b_len = 0;
