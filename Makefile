@@ -3,8 +3,9 @@
 # The two commands a newcomer needs:
 #
 #   make run     provision, build, boot a test VM, show the device working
-#   make test    every check and test on Linux 7.3 and 7.2, ending in
-#                "N passed, M failed" (KVER=7.2 for one kernel only)
+#   make test    every check and test on Linux 7.3 and 7.2 (x86_64) and 7.3
+#                (arm64, 16K pages), ending in "N passed, M failed"
+#                (KVER=7.2 or ARCH=arm64 for one kernel only)
 #
 # And the pieces they are made of:
 #
@@ -30,10 +31,10 @@
 #   make clean
 #
 # Variables: KDIR (a Rust-enabled kernel build; defaults to the provisioned
-# one), KERNEL_SRC (a kernel source tree to provision from instead of
-# Debian's), KVER (7.3 or 7.2; default 7.3), RUST_TOOLCHAIN (host, 1.85 or
-# 1.96; default host), LLVM (default: -N for rustc's LLVM N),
-# RUST_SAMPLE_CACHE (the cache directory).
+# one), ARCH (x86_64 or arm64; default x86_64, or KDIR's), KERNEL_SRC (a
+# kernel source tree to provision from instead of Debian's), KVER (7.3 or
+# 7.2; default 7.3), RUST_TOOLCHAIN (host, 1.85 or 1.96; default host), LLVM
+# (default: -N for rustc's LLVM N), RUST_SAMPLE_CACHE (the cache directory).
 #
 # Kbuild reads ./Kbuild, not this file.
 
@@ -50,18 +51,30 @@ ifneq ($(origin RUST_TOOLCHAIN),undefined)
 export RUST_TOOLCHAIN
 endif
 TC := $(if $(RUST_TOOLCHAIN),RUST_TOOLCHAIN=$(RUST_TOOLCHAIN))
+# ARCH: x86_64 (the default) or arm64, a 7.3 kernel cross-built with the
+# same LLVM and booted under qemu-system-aarch64 (16K pages). Exported only
+# when set; with a KDIR of the user's and no ARCH, the tree's .config
+# decides (scripts/lib.sh), and Kbuild is told.
+ifneq ($(origin ARCH),undefined)
+export ARCH
+endif
+ARCHV := $(if $(ARCH),ARCH=$(ARCH))
+
 # LLVM: the user's setting, else the major of rustc's LLVM (scripts/lib.sh),
 # so that CONFIG_RUST_INLINE_HELPERS can inline the C helpers. Exported only
 # when the user set it: the scripts then take it as an override.
 ifeq ($(origin LLVM),undefined)
-LLVM := $(shell $(TC) scripts/kernel-env.sh llvm)
+LLVM := $(shell $(ARCHV) $(TC) scripts/kernel-env.sh llvm)
 else
 export LLVM
 endif
 
 ifeq ($(origin KDIR),undefined)
-KDIR := $(shell KVER=$(KVER) $(TC) scripts/kernel-env.sh kdir)
+KDIR := $(shell KVER=$(KVER) $(ARCHV) $(TC) scripts/kernel-env.sh kdir)
 PROVISIONED_KDIR := 1
+endif
+ifeq ($(origin ARCH),undefined)
+ARCH := $(shell KDIR=$(KDIR) scripts/kernel-env.sh arch)
 endif
 
 # KUNIT=y builds the test module, with the KUnit suites compiled in; the
@@ -83,7 +96,7 @@ export KDIR
 # RUSTC=, RUSTDOC= and CLIPPY_DRIVER= for a Debian toolchain; none for host.
 RUST_VARS := $(shell $(TC) scripts/kernel-env.sh rustvars)
 
-KBUILD := $(MAKE) -C $(KDIR) M=$(CURDIR) MO=$(OUT) LLVM=$(LLVM) $(RUST_VARS) $(if $(filter y,$(KUNIT)),RS_KUNIT=y) $(if $(filter n,$(TRACE)),RS_TRACE=n) $(if $(filter y,$(COVERAGE)),RS_KCOV=y) $(if $(filter y,$(LINES)),RS_LINES=y)
+KBUILD := $(MAKE) -C $(KDIR) M=$(CURDIR) MO=$(OUT) ARCH=$(ARCH) LLVM=$(LLVM) $(RUST_VARS) $(if $(filter y,$(KUNIT)),RS_KUNIT=y) $(if $(filter n,$(TRACE)),RS_TRACE=n) $(if $(filter y,$(COVERAGE)),RS_KCOV=y) $(if $(filter y,$(LINES)),RS_LINES=y)
 
 .PHONY: all modules kernel run test test-debug bench profile upstream-patches coverage check doctor rust-analyzer clean
 
@@ -108,7 +121,9 @@ run: kernel
 # KVER on the command line tests that kernel only; otherwise every
 # supported one. KDIR on the command line tests that build only.
 ifeq ($(origin KVER),command line)
-test: export KVERS := $(KVER)
+test: export KVERS := $(KVER)$(if $(filter arm64,$(ARCH)),/arm64)
+else ifeq ($(origin ARCH),command line)
+test: export KVERS := 7.3/$(ARCH)
 endif
 test: kernel
 	@$(if $(PROVISIONED_KDIR),env -u KDIR) scripts/test.sh
@@ -144,8 +159,11 @@ check: kernel
 
 # Can KDIR build a Rust module? One sentence per check, each problem with
 # its fix. KDIR defaults here to the running kernel's build directory.
+# With ARCH= of another architecture than the host's, the default is the
+# provisioned tree for it (make kernel ARCH=...): a cross tree.
+HOST_ARCH := $(subst aarch64,arm64,$(shell uname -m))
 doctor:
-	@scripts/doctor.sh $(if $(PROVISIONED_KDIR),/lib/modules/$(shell uname -r)/build,$(KDIR))
+	@scripts/doctor.sh $(if $(PROVISIONED_KDIR),$(if $(filter-out $(HOST_ARCH),$(ARCH)),$(KDIR),/lib/modules/$(shell uname -r)/build),$(KDIR))
 
 rust-analyzer:
 	@scripts/doctor.sh --quiet $(KDIR)

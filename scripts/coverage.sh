@@ -20,6 +20,8 @@
 export FLAVOUR=coverage
 . "$(dirname "$0")/lib.sh"
 
+[ "$RS_ARCH" = x86_64 ] || die "make coverage runs on x86_64 only (its KCOV kernel is x86_64's); ARCH=$RS_ARCH has the suite of make test."
+
 "$RS_ROOT/scripts/provision-kernel.sh"
 KDIR=$(kernel_build_dir)
 export KDIR

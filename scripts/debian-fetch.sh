@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# debian-fetch.sh PACKAGE VERSION DESTDIR
+# [DEB_ARCH=arm64] debian-fetch.sh PACKAGE VERSION DESTDIR
 #
 # Downloads one .deb from Debian trixie / trixie-backports and unpacks it
 # into DESTDIR with `dpkg-deb -x`. Nothing is installed on the host and the
@@ -12,6 +12,10 @@
 . "$(dirname "$0")/lib.sh"
 
 pkg=$1 ver=$2 dest=$3
+# DEB_ARCH: the architecture of the package (default: the host's). Another
+# one (arm64's busybox for the arm64 guest) gets package lists of its own;
+# no foreign architecture is added to the host's dpkg.
+deb_arch=${DEB_ARCH:-$(dpkg --print-architecture)}
 
 if [ -f "$dest/.done" ]; then
 	exit 0
@@ -35,13 +39,14 @@ mirror_uri() {
 }
 
 apt_dir=$RS_CACHE/apt
+[ "$deb_arch" = "$(dpkg --print-architecture)" ] || apt_dir+=-$deb_arch
 uri=$(mirror_uri)
 [ -n "$uri" ] || die "no Debian mirror found in /etc/apt/sources.list*; cannot fetch $pkg"
 
 mkdir -p "$apt_dir/state/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/parts" "$apt_dir/debs"
 cat >"$apt_dir/sources.list" <<EOS
-deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $uri trixie main
-deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $uri trixie-backports main
+deb [arch=$deb_arch signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $uri trixie main
+deb [arch=$deb_arch signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $uri trixie-backports main
 EOS
 
 apt_opts=(
@@ -49,6 +54,8 @@ apt_opts=(
 	-o "Dir::Etc::SourceParts=$apt_dir/parts"
 	-o "Dir::State=$apt_dir/state"
 	-o "Dir::State::status=/dev/null"
+	-o "APT::Architecture=$deb_arch"
+	-o "APT::Architectures=$deb_arch"
 	-o "Dir::Cache=$apt_dir/cache"
 	-o "Debug::NoLocking=1"
 	-o "APT::Sandbox::User=root"

@@ -14,6 +14,8 @@
 # The rustc checked is the one the build will use: $RUSTC when set (Kbuild's
 # variable), else RUST_TOOLCHAIN's (scripts/lib.sh).
 
+# The ARCH the user asked for, before scripts/lib.sh supplies a default.
+asked_arch=${ARCH:-}
 . "$(dirname "$0")/lib.sh"
 
 quiet=
@@ -196,6 +198,52 @@ if [ "$(config CONFIG_CC_IS_CLANG)" = y ]; then
 			"build with make LLVM=-$cc_major (install clang-$cc_major lld-$cc_major llvm-$cc_major if missing)."
 	else
 		ok "clang $clang_major, as the tree's$([ "$inline" = y ] && echo "; rustc's LLVM is $(config CONFIG_RUSTC_LLVM_MAJOR_VERSION), so the helpers inline")"
+	fi
+fi
+
+# --- The architecture: a tree for another one than the host's is a cross
+# build. Kbuild needs ARCH= to match the tree, and a GCC-built tree needs a
+# cross compiler; a clang one does not (LLVM targets every architecture,
+# and the kernel builds Rust's core for its own target). Running the result
+# (make run, make test) needs the emulator and the guest programs' target.
+tree_arch=
+grep -qx 'CONFIG_ARM64=y' "$kdir/.config" && tree_arch=arm64
+grep -qx 'CONFIG_X86_64=y' "$kdir/.config" && tree_arch=x86_64
+if [ -z "$tree_arch" ]; then
+	bad "KDIR=$kdir is built for an architecture rust_sample is not tested on (neither x86_64 nor arm64)." \
+		"use an x86_64 or arm64 tree (make kernel, or make kernel ARCH=arm64)."
+elif [ -n "$asked_arch" ] && [ "$asked_arch" != "$tree_arch" ] && { [ "$asked_arch" != x86 ] || [ "$tree_arch" != x86_64 ]; }; then
+	bad "KDIR=$kdir is an $tree_arch tree, but ARCH=$asked_arch." \
+		"build with make ARCH=$tree_arch (or leave ARCH unset: the tree's .config decides)."
+elif [ "$tree_arch" = "$(rs_host_arch)" ]; then
+	ok "architecture: $tree_arch, the host's"
+else
+	if [ "$(config CONFIG_CC_IS_CLANG)" = y ]; then
+		ok "architecture: $tree_arch, cross-built from this $(rs_host_arch) host with LLVM=$RS_LLVM"
+	elif [ -z "${CROSS_COMPILE:-}" ]; then
+		bad "KDIR=$kdir is an $tree_arch tree built with GCC, and this $(rs_host_arch) host needs a cross compiler for it." \
+			"pass CROSS_COMPILE=<the prefix the tree was built with> (Debian: apt install gcc-aarch64-linux-gnu, CROSS_COMPILE=aarch64-linux-gnu-)."
+	else
+		ok "architecture: $tree_arch, cross-built from this $(rs_host_arch) host with CROSS_COMPILE=$CROSS_COMPILE"
+	fi
+	# What running it needs; building the module does not, so `make`'s
+	# quiet check leaves these to make doctor, make run and make test.
+	if [ -z "$quiet" ] && [ "$tree_arch" = arm64 ]; then
+		if command -v qemu-system-aarch64 >/dev/null 2>&1; then
+			ok "qemu-system-aarch64, to boot it (make run, make test)"
+		else
+			bad "qemu-system-aarch64 is not installed, so make run and make test cannot boot this arm64 kernel." \
+				"apt install qemu-system-arm (or run make kernel ARCH=arm64, which installs it)."
+		fi
+		# scripts/lib.sh's RS_RUST_TARGET for arm64 (this tree may not be
+		# the one lib.sh was set up for).
+		target=aarch64-unknown-linux-musl
+		if [ -d "$(rustc --print sysroot 2>/dev/null)/lib/rustlib/$target" ]; then
+			ok "the Rust target $target, for the static guest programs"
+		else
+			bad "the Rust target $target is not installed, so the guest's test programs cannot be built." \
+				"rustup target add $target (or run make kernel ARCH=arm64, which adds it)."
+		fi
 	fi
 fi
 

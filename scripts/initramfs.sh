@@ -21,9 +21,20 @@ if [ ! -x "$gen" ]; then
 fi
 
 # busybox-static's binary; the dynamic busybox package conflicts with it.
-busybox=/bin/busybox
-dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'install ok installed' ||
-	die "busybox-static is not installed; run 'make kernel' or: apt-get install busybox-static"
+# For another architecture than the host's, Debian's package for it,
+# unpacked under the cache (never installed).
+if [ "$RS_ARCH" = "$(rs_host_arch)" ]; then
+	busybox=/bin/busybox
+	dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'install ok installed' ||
+		die "busybox-static is not installed; run 'make kernel' or: apt-get install busybox-static"
+else
+	deb_arch=$RS_ARCH
+	[ "$deb_arch" = x86_64 ] && deb_arch=amd64
+	dir=$RS_CACHE/deb/busybox-static-$deb_arch
+	DEB_ARCH=$deb_arch "$RS_ROOT/scripts/debian-fetch.sh" busybox-static '1:1.37.0-*' "$dir"
+	busybox=$dir/usr/bin/busybox
+	[ -x "$busybox" ] || die "Debian's busybox-static for $deb_arch has no usr/bin/busybox"
+fi
 
 mkdir -p "$(dirname "$out")"
 # The committed list, plus what a stage may hold besides: the modules built

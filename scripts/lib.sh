@@ -7,8 +7,8 @@
 #
 #   RUST_SAMPLE_CACHE   default: ${XDG_CACHE_HOME:-$HOME/.cache}/rust_sample
 #
-# The test kernel is keyed by kernel version, a hash of the config fragments,
-# `rustc --version` and the LLVM suffix, so a change to any of them builds a new tree next to
+# The test kernel is keyed by kernel version, architecture, a hash of the
+# config fragments, `rustc --version` and the LLVM suffix, so a change to any of them builds a new tree next to
 # the old one instead of reusing a stale one.
 
 set -euo pipefail
@@ -27,6 +27,35 @@ case "$RS_KVER" in
 	exit 1
 	;;
 esac
+
+# The architecture, ARCH in the kernel's spelling: x86_64 (the default) or
+# arm64 (7.3 only; cross-built with the same LLVM, booted under
+# qemu-system-aarch64, 16K pages: scripts/config/arm64.config). Exported, so
+# every Kbuild invocation of the scripts (the module, clippy, rust-analyzer,
+# the patches) builds for it. A user's KDIR says its own: when KDIR is set
+# and ARCH is not, the tree's .config decides.
+if [ -z "${ARCH:-}" ] && [ -n "${KDIR:-}" ] && [ -f "$KDIR/.config" ]; then
+	if grep -qx 'CONFIG_ARM64=y' "$KDIR/.config"; then
+		ARCH=arm64
+	fi
+fi
+RS_ARCH=${ARCH:-x86_64}
+case "$RS_ARCH" in
+x86_64 | x86) RS_ARCH=x86_64 RS_KIMAGE=arch/x86/boot/bzImage RS_RUST_TARGET=x86_64-unknown-linux-gnu ;;
+arm64)
+	RS_KIMAGE=arch/arm64/boot/Image RS_RUST_TARGET=aarch64-unknown-linux-musl
+	[ "$RS_KVER" = 7.3 ] || [ -n "${KDIR:-}" ] ||
+		{ echo "error: ARCH=arm64 is provisioned for KVER=7.3 only." >&2; exit 1; }
+	;;
+*)
+	echo "error: unsupported ARCH=$RS_ARCH; this project builds for x86_64 and arm64." >&2
+	exit 1
+	;;
+esac
+export ARCH=$RS_ARCH
+# The host's own architecture, in the kernel's spelling: a build for
+# another one is a cross build (scripts/doctor.sh names its tools).
+rs_host_arch() { case "$(uname -m)" in aarch64) echo arm64 ;; *) uname -m ;; esac; }
 
 # The kernel flavour: "test" (the default), "debug" (test + the checkers
 # of scripts/config/debug.config) or "coverage" (test + KCOV for the
@@ -133,6 +162,7 @@ inline_helpers() {
 
 fragment_files() {
 	echo "$RS_ROOT/scripts/config/test.config"
+	echo "$RS_ROOT/scripts/config/$RS_ARCH.config"
 	if inline_helpers; then
 		echo "$RS_ROOT/scripts/config/inline-helpers.config"
 	fi
@@ -149,7 +179,7 @@ kernel_key() {
 	h=$(cat $(fragment_files) | sha256sum | cut -c1-12)
 	local r
 	r=$({ rustc_version; echo "LLVM=$RS_LLVM"; } | sha256sum | cut -c1-8)
-	echo "$RS_KVER-$RS_FLAVOUR-$h-$r"
+	echo "$RS_KVER-$RS_ARCH-$RS_FLAVOUR-$h-$r"
 }
 
 # Where the kernel source tree lives: a user's own (KERNEL_SRC) or the

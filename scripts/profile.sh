@@ -15,6 +15,8 @@
 
 . "$(dirname "$0")/lib.sh"
 
+[ "$RS_ARCH" = x86_64 ] || die "make profile runs on x86_64 only: its exact trace filters QEMU's log to x86_64's module area, and its perf is built for the host. make bench ARCH=$RS_ARCH gives $RS_ARCH's icount table."
+
 "$RS_ROOT/scripts/provision-kernel.sh"
 KDIR=$(kernel_build_dir)
 # PROFILE_UPSTREAM=y (make profile UPSTREAM=y): the modules built against

@@ -33,6 +33,18 @@ if [ -z "${LLVM:-}" ] && [ -n "$m" ] && [ "$m" != 19 ] && [ ! -e "$(no_clang_mar
 	fi
 fi
 
+# A cross test kernel: its emulator, and the Rust target of the static
+# guest programs (scripts/stage.sh); busybox comes from Debian's package
+# for that architecture (scripts/initramfs.sh).
+if [ "$RS_ARCH" = arm64 ]; then
+	PACKAGES+=(qemu-system-arm)
+	if [ ! -d "$(rustc --print sysroot)/lib/rustlib/$RS_RUST_TARGET" ]; then
+		msg "adding the Rust target $RS_RUST_TARGET (rustup)"
+		rustup target add "$RS_RUST_TARGET" >&2 ||
+			die "could not add the Rust target $RS_RUST_TARGET; run: rustup target add $RS_RUST_TARGET"
+	fi
+fi
+
 missing=()
 for p in "${PACKAGES[@]}"; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then

@@ -8,7 +8,7 @@
 # Idempotent: when the build for the current key (kernel version, config
 # fragment hash, rustc version) is complete, it returns in seconds.
 #
-# Environment: KVER (7.3), KERNEL_SRC (use this source
+# Environment: KVER (7.3), ARCH (x86_64 or arm64), KERNEL_SRC (use this source
 # tree instead of Debian's), RUST_SAMPLE_CACHE, LLVM (default: rustc's LLVM
 # major, scripts/lib.sh).
 
@@ -67,7 +67,7 @@ fi
 
 # --- Configuration. ---
 kmake() {
-	make -C "$src" O="$build" ARCH=x86_64 LLVM="$RS_LLVM" "${RS_RUST_MAKE_VARS[@]}" \
+	make -C "$src" O="$build" ARCH="$RS_ARCH" LLVM="$RS_LLVM" "${RS_RUST_MAKE_VARS[@]}" \
 		RUST_LIB_SRC="$rust_lib_src" "$@"
 }
 
@@ -109,9 +109,10 @@ if [ ${#dropped[@]} -gt 0 ]; then
 fi
 
 # --- Build. ---
-msg "building the $RS_FLAVOUR kernel $RS_KVER ($(nproc) jobs; about 6 minutes on 2 cores)"
+msg "building the $RS_FLAVOUR kernel $RS_KVER for $RS_ARCH ($(nproc) jobs; about 6 minutes on 2 cores)"
 start=$(date +%s)
-if ! kmake -j"$(nproc)" bzImage modules >"$build/build.log" 2>&1; then
+# The boot image (bzImage, or arm64's uncompressed Image) and the modules.
+if ! kmake -j"$(nproc)" "$(basename "$RS_KIMAGE")" modules >"$build/build.log" 2>&1; then
 	tail -n 40 "$build/build.log" >&2
 	die "the kernel build failed; full log: $build/build.log"
 fi

@@ -16,7 +16,7 @@ msg "building rust_sample.ko against $KDIR"
 KUNIT=n "$RS_ROOT/scripts/stage.sh" "$out/stage"
 "$RS_ROOT/scripts/initramfs.sh" "$out/initramfs.cpio" "$out/stage"
 
-msg "booting Linux $(make -s -C "$KDIR" kernelversion) in QEMU"
+msg "booting Linux $(make -s -C "$KDIR" kernelversion) for $RS_ARCH in QEMU"
 set +e
 "$RS_ROOT/scripts/vm.sh" --mode run --initrd "$out/initramfs.cpio" --out "$out/vm" --timeout 120 \
 	--append "kunit.filter_glob=none"

@@ -4,8 +4,8 @@
 # stage.sh STAGE_DIR
 #
 # Builds what goes into the test VM besides busybox: rust_sample.ko and its
-# C twin c_sample.ko (against KDIR) and the static userspace test program,
-# and copies them to STAGE_DIR. KUNIT=y (the default here) builds the test
+# C twin c_sample.ko (against KDIR) and the static userspace test programs
+# for KDIR's architecture, and copies them to STAGE_DIR. KUNIT=y (the default here) builds the test
 # module, with its KUnit suites; `make bench` passes KUNIT=n.
 
 . "$(dirname "$0")/lib.sh"
@@ -39,10 +39,14 @@ if [ "${STAGE_NOTRACE:-n}" = y ]; then
 		"$(kbuild_out_dir "$KDIR")-notrace/tests/c_twin/c_sample.ko" "$stage/notrace/"
 fi
 
-# Static, so it runs in a busybox initramfs with no libc.
-target=x86_64-unknown-linux-gnu
+# Static, so it runs in a busybox initramfs with no libc: glibc's static
+# build on x86_64, musl on arm64 (rustup's target ships musl and its start
+# files, and rust-lld links for any architecture, so a cross build needs
+# no cross C toolchain; scripts/provision-host.sh adds the target).
+target=$RS_RUST_TARGET
 (cd "$RS_ROOT/tests" &&
 	CARGO_TARGET_DIR=$RS_ROOT/build/cargo RUSTFLAGS="-C target-feature=+crt-static" \
+		CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=rust-lld \
 		cargo build -q --locked --release -p rs-devtest -p rs-bench --target "$target") >&2 ||
-	die "the userspace test programs did not build"
+	die "the userspace test programs did not build for $target"
 cp "$RS_ROOT/build/cargo/$target/release/rs-devtest" "$RS_ROOT/build/cargo/$target/release/rs-bench" "$stage/"

@@ -5,8 +5,8 @@
 # "N passed, M failed". Exits non-zero when anything failed or nothing ran.
 #
 # The host tests run once; the kernel-side layers (scripts/test-kernel.sh)
-# run once per supported kernel: KVERS (default "7.3 7.2"), or the one KDIR
-# given. Then the debug kernel run (make test-debug): the full suite plus
+# run once per supported kernel: KVERS (default "7.3 7.2 7.3/arm64", each
+# VERSION or VERSION/ARCH), or the one KDIR given. Then the debug kernel run (make test-debug): the full suite plus
 # stress, fuzzing, fault injection, lifecycle races and kmemleak, on a
 # KASAN/lockdep/kmemleak/UBSAN kernel. SUITES selects: "host kernels doctor
 # debug" (doctor: scripts/test-doctor.sh).
@@ -115,6 +115,7 @@ run_kernel() {
 	# Each layer must report at least as many tests as it is expected to.
 	local flavour=test layer n
 	[ "$label" = debug ] && flavour=debug
+	case "$label" in *-arm64) flavour=arm64 ;; esac
 	for layer in build check kunit vm; do
 		n=$(printf '%s\n' "$results" | grep -cE "^(ok|fail|skip) $layer([: ]|\$)" || true)
 		at_least "$layer" "$flavour" "$n" "$label"
@@ -128,8 +129,15 @@ if [ -n "${KDIR:-}" ]; then
 	fi
 else
 	if has kernels; then
-		for v in ${KVERS:-7.3 7.2}; do
-			RUST_TOOLCHAIN=$(toolchain_for "$v") KVER=$v run_kernel "$v"
+		# VERSION or VERSION/ARCH; the label names a kernel of another
+		# architecture than x86_64 by both ("7.3-arm64").
+		for k in ${KVERS:-7.3 7.2 7.3/arm64}; do
+			v=${k%%/*} a=x86_64 label=${k%%/*}
+			if [[ "$k" == */* ]]; then
+				a=${k#*/}
+				[ "$a" = x86_64 ] || label=$v-$a
+			fi
+			ARCH=$a RUST_TOOLCHAIN=$(toolchain_for "$v") KVER=$v run_kernel "$label"
 		done
 	fi
 	# The doctor against broken trees made from the 7.3 one.
@@ -142,7 +150,7 @@ else
 		at_least doctor - "$(printf '%s\n' "$doctor_results" | grep -cE '^(ok|fail) ' || true)" doctor
 	fi
 	if has debug; then
-		RUST_TOOLCHAIN=$(toolchain_for debug) FLAVOUR=debug KVER=7.3 run_kernel debug
+		ARCH=x86_64 RUST_TOOLCHAIN=$(toolchain_for debug) FLAVOUR=debug KVER=7.3 run_kernel debug
 		if [ -s "$out/debug/figures.txt" ]; then
 			echo "Debug kernel figures ($out/debug/figures.txt):"
 			sed 's/^/  /' "$out/debug/figures.txt"

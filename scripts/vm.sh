@@ -32,13 +32,14 @@
 #   125                      the guest stopped without a result (crash, panic)
 #   126                      the console shows a kernel splat
 #
-# The guest's init runs tests/vm/guest.sh MODE. Its console (ttyS0) goes to
-# DIR/console.log, and its result port (ttyS1) to DIR/results.log.
+# The guest's init runs tests/vm/guest.sh MODE. Its console (ttyS0, or
+# ttyAMA0 on arm64) goes to DIR/console.log, and its result port (ttyS1, or
+# hvc0) to DIR/results.log.
 
 . "$(dirname "$0")/lib.sh"
 
 mode= initrd= out= timeout_s=120 icount= append= allow= smp=2 trace= pin=
-kernel="${KDIR:-$(kernel_build_dir)}/arch/x86/boot/bzImage"
+kernel="${KDIR:-$(kernel_build_dir)}/$RS_KIMAGE"
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--mode) mode=$2; shift 2 ;;
@@ -71,25 +72,47 @@ if [ "$RS_FLAVOUR" = debug ]; then
 	cpu=max,la57=off
 fi
 
+# The machine of each architecture, its console and its result port:
+# x86_64's pc has two UARTs; arm64's virt (QEMU 7.2) has one, so there the
+# results go through a virtio console (hvc0, scripts/config/arm64.config).
+# The guest's init finds the port on its command line (rs.port=).
+mkdir -p "$out"
+console=$out/console.log
+results=$out/results.log
+case "$RS_ARCH" in
+x86_64)
+	qemu=(qemu-system-x86_64 -M pc -serial "file:$console" -serial "file:$results")
+	tty=ttyS0 port=ttyS1
+	;;
+arm64)
+	# -cpu max with QEMU's own pointer-authentication algorithm: the
+	# kernel signs every return address, and the architected QARMA
+	# cipher, emulated, makes each function call several times slower.
+	cpu=max,pauth-impdef=on
+	qemu=(qemu-system-aarch64 -M virt -serial "file:$console"
+		-chardev "file,id=results,path=$results"
+		-device virtio-serial-device -device virtconsole,chardev=results)
+	tty=ttyAMA0 port=hvc0
+	;;
+esac
+
 # KVM only where it really works: /dev/kvm can exist on a CPU without
 # virtualisation extensions, and a KVM guest then hangs at "Booting from ROM".
 accel=(-accel tcg -cpu "$cpu")
-if [ -z "$icount" ] && grep -qwE 'vmx|svm' /proc/cpuinfo && [ -w /dev/kvm ]; then
+if [ -z "$icount" ] && [ "$RS_ARCH" = x86_64 ] && grep -qwE 'vmx|svm' /proc/cpuinfo && [ -w /dev/kvm ]; then
 	accel=(-accel kvm -cpu host)
 fi
 if [ -n "$icount" ]; then
 	accel=(-accel tcg -cpu "$cpu" -icount "shift=$icount,sleep=off")
 fi
 
-mkdir -p "$out"
-console=$out/console.log
-results=$out/results.log
 rm -f "$console" "$results" "$out/splat.txt"
 
 # x86_64's module area (MODULES_VADDR to MODULES_END,
 # Documentation/arch/x86/x86_64/mm.rst).
 tracing=()
 if [ -n "$trace" ]; then
+	[ "$RS_ARCH" = x86_64 ] || die "vm.sh --trace knows x86_64's module area only"
 	tracing=(-singlestep -d exec,nochain -dfilter 0xffffffffa0000000..0xfffffffffeffffff -D "$trace")
 fi
 
@@ -121,13 +144,12 @@ pin_vcpus() {
 
 set +e
 : >"$out/pinning.txt"
-timeout -k 5 "$timeout_s" qemu-system-x86_64 \
-	-M pc "${accel[@]}" "${tracing[@]}" -smp "$smp" -m "$mem" \
+timeout -k 5 "$timeout_s" "${qemu[@]}" \
+	"${accel[@]}" "${tracing[@]}" -smp "$smp" -m "$mem" \
 	-name rs,debug-threads=on \
-	-nodefaults -no-reboot -display none -monitor none "${tracing[@]}" \
+	-nodefaults -no-reboot -display none -monitor none \
 	-kernel "$kernel" -initrd "$initrd" \
-	-append "console=ttyS0 panic=-1 reboot=t rs.mode=$mode $append" \
-	-serial "file:$console" -serial "file:$results" \
+	-append "console=$tty panic=-1 reboot=t rs.mode=$mode rs.port=$port $append" \
 	</dev/null >"$out/qemu.log" 2>&1 &
 timeout_pid=$!
 if [ -n "$pin" ]; then

@@ -71,6 +71,11 @@ fn table<'a>(records: &'a [Value], mode: &str) -> Table<'a> {
     t
 }
 
+/// The relocations of a call (or a tail call) on each architecture the
+/// modules are built for: x86_64's `call`/`jmp` through the PLT, arm64's
+/// `bl` and `b`.
+const CALL_RELOCATIONS: [&str; 3] = ["R_X86_64_PLT32", "R_AARCH64_CALL26", "R_AARCH64_JUMP26"];
+
 /// Calls from the named functions to symbols matching `callee`, counted by
 /// their relocations in an `objdump -dr` listing.
 fn calls_in(dis: &str, function: &str, callee: &str) -> (usize, Vec<String>) {
@@ -82,7 +87,7 @@ fn calls_in(dis: &str, function: &str, callee: &str) -> (usize, Vec<String>) {
             inside = line.contains(function);
             continue;
         }
-        if inside && line.contains("R_X86_64_PLT32") && line.contains(callee) {
+        if inside && CALL_RELOCATIONS.iter().any(|r| line.contains(r)) && line.contains(callee) {
             count += 1;
             let sym = line.split_whitespace().last().unwrap_or_default();
             let sym = sym.split('-').next().unwrap_or(sym).to_string();
@@ -558,4 +563,39 @@ fn throughput_chart(path: &Path, icount: &Table<'_>) -> Result<(), Box<dyn std::
         .draw()?;
     root.present()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::calls_in;
+
+    /// Both architectures' call relocations count, and only inside the
+    /// function asked for.
+    #[test]
+    fn calls_in_counts_x86_64_and_arm64_calls() {
+        let x86 = "0000000000000010 <f_read_iter>:
+      1c: callq 0x21 <f_read_iter+0x11>
+\t\t000000000000001d:  R_X86_64_PLT32\tmutex_lock-0x4
+      2c: jmp 0x31 <f_read_iter+0x21>
+\t\t000000000000002d:  R_X86_64_PLT32\trust_helper_x-0x4
+0000000000000040 <other>:
+\t\t0000000000000041:  R_X86_64_PLT32\tmutex_lock-0x4
+";
+        let (n, names) = calls_in(x86, "f_read_iter", "");
+        assert_eq!(n, 2);
+        assert_eq!(names, ["mutex_lock ×1", "rust_helper_x ×1"]);
+        assert_eq!(calls_in(x86, "f_read_iter", "rust_helper_").0, 1);
+
+        let arm64 = "0000000000000010 <f_read_iter>:
+      1c: bl 0x1c <f_read_iter+0xc>
+\t\t000000000000001c:  R_AARCH64_CALL26\tmutex_lock
+      2c: b 0x2c <f_read_iter+0x1c>
+\t\t000000000000002c:  R_AARCH64_JUMP26\tmutex_unlock
+      30: adrp x0, 0x0
+\t\t0000000000000030:  R_AARCH64_ADR_PREL_PG_HI21\tmutex_lock
+";
+        let (n, names) = calls_in(arm64, "f_read_iter", "");
+        assert_eq!(n, 2);
+        assert_eq!(names, ["mutex_lock ×1", "mutex_unlock ×1"]);
+    }
 }

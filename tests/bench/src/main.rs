@@ -304,14 +304,14 @@ fn ioctl(t: Target, iters: usize) -> f64 {
     let (w, r) = t.open(0);
     let mut stats = [0u8; 56];
     let cmd: u64 = if t == Target::Pipe {
-        libc::FIONREAD
+        libc::FIONREAD as u64
     } else {
         (2 << 30) | (56 << 16) | (0xB9 << 8) | 1
     };
     let start = now_ns();
     for _ in 0..iters {
         // SAFETY: a buffer large enough for either command.
-        let rc = unsafe { libc::ioctl(r, cmd as libc::c_ulong, stats.as_mut_ptr()) };
+        let rc = unsafe { libc::ioctl(r, cmd as libc::Ioctl, stats.as_mut_ptr()) };
         assert_eq!(rc, 0, "ioctl");
     }
     let ns = (now_ns() - start) as f64 / iters as f64;
@@ -468,7 +468,7 @@ fn one_op(op: &str, t: Target, iters: usize) {
             let mut stats = [0u8; 56];
             for _ in 0..iters {
                 // SAFETY: a buffer of the size the command names.
-                let rc = unsafe { libc::ioctl(r, cmd as libc::c_ulong, stats.as_mut_ptr()) };
+                let rc = unsafe { libc::ioctl(r, cmd as libc::Ioctl, stats.as_mut_ptr()) };
                 assert_eq!(rc, 0, "ioctl");
             }
         }

@@ -182,6 +182,12 @@ pub fn sendfile(to: &Fd, from: &Fd, len: usize) -> Result<usize, i32> {
     }
 }
 
+/// Access mode 3, the kernel's `O_ACCMODE` ("ioctl only": neither read nor
+/// write). Not `libc::O_ACCMODE`: musl defines that as `3 | O_SEARCH`, and
+/// `O_SEARCH` is `O_PATH`, so musl's "access mode 3" opens a path-only file
+/// that takes no fcntl or poll at all.
+pub const O_ACCMODE_3: i32 = 3;
+
 /// `F_SETSIG`, from <asm-generic/fcntl.h>; libc lacks it.
 pub const F_SETSIG: i32 = 10;
 
@@ -249,7 +255,7 @@ pub fn set_nonblock(fd: &Fd, on: bool) -> Res<()> {
 /// `ioctl(2)` with a pointer argument: 0, or the errno.
 pub fn ioctl_ptr(fd: &Fd, cmd: u64, arg: *mut libc::c_void) -> Result<(), i32> {
     // SAFETY: the kernel validates `arg`; the tests pass bad ones on purpose.
-    let r = unsafe { libc::ioctl(fd.0, cmd as libc::c_ulong, arg) };
+    let r = unsafe { libc::ioctl(fd.0, cmd as libc::Ioctl, arg) };
     if r < 0 {
         Err(errno())
     } else {
