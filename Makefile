@@ -55,7 +55,7 @@ TC := $(if $(RUST_TOOLCHAIN),RUST_TOOLCHAIN=$(RUST_TOOLCHAIN))
 # same LLVM and booted under qemu-system-aarch64 (16K pages). Exported only
 # when set; with a KDIR of the user's and no ARCH, the tree's .config
 # decides (scripts/lib.sh), and Kbuild is told.
-ifneq ($(origin ARCH),undefined)
+ifneq ($(ARCH),)
 export ARCH
 endif
 ARCHV := $(if $(ARCH),ARCH=$(ARCH))
@@ -73,7 +73,7 @@ ifeq ($(origin KDIR),undefined)
 KDIR := $(shell KVER=$(KVER) $(ARCHV) $(TC) scripts/kernel-env.sh kdir)
 PROVISIONED_KDIR := 1
 endif
-ifeq ($(origin ARCH),undefined)
+ifeq ($(ARCH),)
 ARCH := $(shell KDIR=$(KDIR) scripts/kernel-env.sh arch)
 endif
 
@@ -118,18 +118,23 @@ endif
 run: kernel
 	@scripts/run.sh
 
-# KVER on the command line tests that kernel only; otherwise every
-# supported one. KDIR on the command line tests that build only.
+# KVER or ARCH on the command line tests that kernel only (with the host
+# tests; not the doctor's broken trees, made from the x86_64 7.3 tree, nor
+# the debug kernel); otherwise every supported one. KDIR on the command
+# line tests that build only.
 ifeq ($(origin KVER),command line)
 test: export KVERS := $(KVER)$(if $(filter arm64,$(ARCH)),/arm64)
+test: export SUITES ?= host kernels
 else ifeq ($(origin ARCH),command line)
 test: export KVERS := 7.3/$(ARCH)
+test: export SUITES ?= host kernels
 endif
 test: kernel
 	@$(if $(PROVISIONED_KDIR),env -u KDIR) scripts/test.sh
 
 # The reliability run on the debug kernel alone (it is part of `make test`).
 test-debug:
+	@$(if $(filter x86 x86_64,$(ARCH)),,echo "error: the debug kernel is x86_64's; ARCH=$(ARCH) has make test's suite." >&2; exit 1)
 	@env -u KDIR SUITES=debug scripts/test.sh
 
 # rust_sample against its C twin, pipe(2) and /dev/zero -> /dev/null, in
@@ -163,7 +168,7 @@ check: kernel
 # provisioned tree for it (make kernel ARCH=...): a cross tree.
 HOST_ARCH := $(subst aarch64,arm64,$(shell uname -m))
 doctor:
-	@scripts/doctor.sh $(if $(PROVISIONED_KDIR),$(if $(filter-out $(HOST_ARCH),$(ARCH)),$(KDIR),/lib/modules/$(shell uname -r)/build),$(KDIR))
+	@scripts/doctor.sh $(if $(PROVISIONED_KDIR),$(if $(filter-out $(HOST_ARCH) $(if $(filter x86_64,$(HOST_ARCH)),x86),$(ARCH)),$(KDIR),/lib/modules/$(shell uname -r)/build),$(KDIR))
 
 rust-analyzer:
 	@scripts/doctor.sh --quiet $(KDIR)

@@ -12,9 +12,10 @@
 //! includes (the Rust binder's). An out-of-tree module's events are not
 //! there. So [`module_trace_events!`] declares the two symbols itself and
 //! then does exactly what `declare_trace!` does: a static branch on the
-//! tracepoint's key (with `CONFIG_JUMP_LABEL` a patched-out jump while the
-//! event is off; without it, as on the test kernels, a load and a test of
-//! the key), and the call into C only once it is on. The
+//! tracepoint's key (with `CONFIG_JUMP_LABEL`, as on the arm64 test kernel,
+//! a patched-out jump while the event is off; without it, as on the x86_64
+//! test kernels, a load and a test of the key), and the call into C only
+//! once it is on. The
 //! wrappers are safe: the C side takes plain values and may run in any
 //! context a read or write runs in.
 
@@ -26,17 +27,22 @@
 macro_rules! module_trace_events {
     ($($(#[$attr:meta])* $vis:vis fn $name:ident($($arg:ident : $ty:ty),* $(,)?);)*) => {
         kernel::macros::paste! {
-            // bindgen's `struct tracepoint` may hold types the lint cannot
-            // prove FFI-safe; the static is only ever used by its address,
-            // as bindgen's own declarations of tracepoints are. `allow`,
-            // not `expect`: whether the lint fires depends on the
-            // architecture and configuration (it does on the x86_64 test
-            // kernels, not on the arm64 one), the case
-            // Documentation/rust/coding-guidelines.rst gives for `allow`.
             #[cfg(all(CONFIG_TRACEPOINTS, not(rs_no_trace_events)))]
-            #[allow(improper_ctypes)]
             extern "C" {
                 $(
+                    // bindgen's `struct tracepoint` can reach types the
+                    // lint cannot prove FFI-safe: with
+                    // CONFIG_HAVE_STATIC_CALL_INLINE (x86_64), its
+                    // `static_call_key` points at `struct module`, which
+                    // holds structs bindgen emits without fields. The
+                    // static is only ever used by its address, as bindgen's
+                    // own declarations of tracepoints are. `allow`, not
+                    // `expect`: whether it fires depends on the
+                    // architecture and on `struct module`'s contents (not
+                    // on arm64's test kernel), the case
+                    // Documentation/rust/coding-guidelines.rst gives for
+                    // `allow`. Only here: the prototype below stays linted.
+                    #[allow(improper_ctypes)]
                     static mut [< __tracepoint_ $name >]: kernel::bindings::tracepoint;
                     fn [< rust_do_trace_ $name >]($($arg: $ty),*);
                 )*

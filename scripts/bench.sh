@@ -65,9 +65,10 @@ for mode in ${BENCH_MODES:-$modes}; do
 	msg "  $mode: $(($(date +%s) - start)) s"
 done
 
-# Module sizes: text/data/bss of each .ko, as `size` reports them.
+# Module sizes: text/data/bss of each .ko, as llvm-size of the build's LLVM
+# reports them (GNU size knows the host's architecture best).
 mo=$(kbuild_out_dir "$KDIR")
-size "$mo/rust_sample.ko" "$mo/tests/c_twin/c_sample.ko" >"$out/size.txt"
+llvm-size$RS_LLVM "$mo/rust_sample.ko" "$mo/tests/c_twin/c_sample.ko" >"$out/size.txt"
 # Out-of-line helper calls on the Rust hot path: C inline functions (lock,
 # unlock, ...) that rustc could not inline (none with CONFIG_RUST_INLINE_HELPERS).
 llvm-objdump$RS_LLVM -dr --no-show-raw-insn "$mo/rust_sample.ko" >"$out/rust_sample.dis"

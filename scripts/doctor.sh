@@ -79,7 +79,7 @@ distro_hint() {
 
 # --- The tree itself. ---
 if [ ! -d "$kdir" ]; then
-	bad "KDIR=$kdir does not exist." "$(distro_hint headers); or run 'make kernel' and use the provisioned tree (the default of 'make')."
+	bad "KDIR=$kdir does not exist." "$(distro_hint headers); or run 'make kernel$([ "$RS_ARCH" = x86_64 ] || echo " ARCH=$RS_ARCH")' and use the provisioned tree (the default of 'make')."
 	done_checking
 fi
 if [ ! -f "$kdir/Makefile" ] || [ ! -f "$kdir/.config" ]; then
@@ -202,9 +202,9 @@ if [ "$(config CONFIG_CC_IS_CLANG)" = y ]; then
 fi
 
 # --- The architecture: a tree for another one than the host's is a cross
-# build. Kbuild needs ARCH= to match the tree, and a GCC-built tree needs a
-# cross compiler; a clang one does not (LLVM targets every architecture,
-# and the kernel builds Rust's core for its own target). Running the result
+# build. Kbuild needs ARCH= to match the tree, and the tree must be built
+# with clang, as the module is (LLVM targets every architecture, and the
+# kernel builds Rust's core for its own target, so no cross compiler). Running the result
 # (make run, make test) needs the emulator and the guest programs' target.
 tree_arch=
 grep -qx 'CONFIG_ARM64=y' "$kdir/.config" && tree_arch=arm64
@@ -218,13 +218,13 @@ elif [ -n "$asked_arch" ] && [ "$asked_arch" != "$tree_arch" ] && { [ "$asked_ar
 elif [ "$tree_arch" = "$(rs_host_arch)" ]; then
 	ok "architecture: $tree_arch, the host's"
 else
+	# The Makefile always builds with LLVM=: a GCC-built tree would get
+	# clang objects against a GCC configuration.
 	if [ "$(config CONFIG_CC_IS_CLANG)" = y ]; then
 		ok "architecture: $tree_arch, cross-built from this $(rs_host_arch) host with LLVM=$RS_LLVM"
-	elif [ -z "${CROSS_COMPILE:-}" ]; then
-		bad "KDIR=$kdir is an $tree_arch tree built with GCC, and this $(rs_host_arch) host needs a cross compiler for it." \
-			"pass CROSS_COMPILE=<the prefix the tree was built with> (Debian: apt install gcc-aarch64-linux-gnu, CROSS_COMPILE=aarch64-linux-gnu-)."
 	else
-		ok "architecture: $tree_arch, cross-built from this $(rs_host_arch) host with CROSS_COMPILE=$CROSS_COMPILE"
+		bad "KDIR=$kdir is an $tree_arch tree built with GCC; rust_sample cross-builds with LLVM only, so this $(rs_host_arch) host cannot build for it." \
+			"build that kernel with LLVM=1 (clang targets $tree_arch itself, no cross compiler needed), or use make kernel ARCH=$tree_arch."
 	fi
 	# What running it needs; building the module does not, so `make`'s
 	# quiet check leaves these to make doctor, make run and make test.

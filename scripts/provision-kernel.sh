@@ -14,6 +14,10 @@
 
 . "$(dirname "$0")/lib.sh"
 
+# Debian's 7.3 source is the one the arm64 kernel is provisioned from.
+[ "$RS_ARCH" = x86_64 ] || [ "$RS_KVER" = 7.3 ] ||
+	die "ARCH=$RS_ARCH is provisioned for KVER=7.3 only."
+
 build=$(kernel_build_dir)
 if [ -f "$build/.rust_sample-complete" ]; then
 	exit 0

@@ -5,8 +5,9 @@
 #
 # Builds what goes into the test VM besides busybox: rust_sample.ko and its
 # C twin c_sample.ko (against KDIR) and the static userspace test programs
-# for KDIR's architecture, and copies them to STAGE_DIR. KUNIT=y (the default here) builds the test
-# module, with its KUnit suites; `make bench` passes KUNIT=n.
+# for KDIR's architecture, and copies them to STAGE_DIR. KUNIT=y (the
+# default here) builds the test module, with its KUnit suites; `make bench`
+# passes KUNIT=n.
 
 . "$(dirname "$0")/lib.sh"
 

@@ -15,8 +15,7 @@
 #   make-no-rmeta  `make` against that tree stops at the doctor, before Kbuild
 #   wrong-rustc    the tree's rustc is 1.95 (host), the build's Debian's 1.85
 #   wrong-arch     ARCH=arm64 against the x86_64 tree
-#   cross-gcc      an arm64 tree built with GCC, on this x86_64 host, with
-#                  no CROSS_COMPILE
+#   cross-gcc      an arm64 tree built with GCC, on this x86_64 host
 #   debian-headers Debian's own linux-headers for 7.3: CONFIG_RUST=y, no
 #                  Rust metadata
 
@@ -86,8 +85,8 @@ expect wrong-rustc "the tree was built with '$(grep -oP '^CONFIG_RUSTC_VERSION_T
 	env RUST_TOOLCHAIN=1.85 "$doctor" "$good"
 
 # Architecture: ARCH= that contradicts the tree, and a GCC-built tree of
-# another architecture (its .config says arm64 and GCC) with no
-# CROSS_COMPILE to build with.
+# another architecture (its .config says arm64 and GCC), which the module's
+# LLVM build cannot use.
 expect wrong-arch "KDIR=$good is an x86_64 tree, but ARCH=arm64." \
 	env ARCH=arm64 "$doctor" "$good"
 dir=$(farm cross-gcc)
@@ -96,8 +95,8 @@ rm "$dir/.config"
 	sed -e 's/^CONFIG_X86_64=y$/CONFIG_ARM64=y/' -e '/^CONFIG_CC_IS_CLANG=y$/d' "$good/.config"
 	echo CONFIG_CC_IS_GCC=y
 } >"$dir/.config"
-expect cross-gcc "is an arm64 tree built with GCC, and this x86_64 host needs a cross compiler for it." \
-	env -u ARCH -u CROSS_COMPILE "$doctor" "$dir"
+expect cross-gcc "is an arm64 tree built with GCC; rust_sample cross-builds with LLVM only" \
+	env -u ARCH "$doctor" "$dir"
 
 headers=$RS_CACHE/deb/linux-headers-7.3.4+deb13-amd64
 "$RS_ROOT/scripts/debian-fetch.sh" linux-headers-7.3.4+deb13-amd64 7.3.4-1~bpo13+1 "$headers" >&2

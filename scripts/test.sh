@@ -5,10 +5,11 @@
 # "N passed, M failed". Exits non-zero when anything failed or nothing ran.
 #
 # The host tests run once; the kernel-side layers (scripts/test-kernel.sh)
-# run once per supported kernel: KVERS (default "7.3 7.2 7.3/arm64", each
-# VERSION or VERSION/ARCH), or the one KDIR given. Then the debug kernel run (make test-debug): the full suite plus
-# stress, fuzzing, fault injection, lifecycle races and kmemleak, on a
-# KASAN/lockdep/kmemleak/UBSAN kernel. SUITES selects: "host kernels doctor
+# run once per supported kernel: KVERS (default "7.3 7.2 7.3/arm64",
+# each VERSION or VERSION/ARCH), or the one KDIR given. Then the debug
+# kernel run (make test-debug): the full suite plus stress, fuzzing, fault
+# injection, lifecycle races and kmemleak, on a KASAN/lockdep/kmemleak/UBSAN
+# kernel. SUITES selects: "host kernels doctor
 # debug" (doctor: scripts/test-doctor.sh).
 
 . "$(dirname "$0")/lib.sh"
@@ -135,6 +136,7 @@ else
 			v=${k%%/*} a=x86_64 label=${k%%/*}
 			if [[ "$k" == */* ]]; then
 				a=${k#*/}
+				[ "$a" = x86 ] && a=x86_64
 				[ "$a" = x86_64 ] || label=$v-$a
 			fi
 			ARCH=$a RUST_TOOLCHAIN=$(toolchain_for "$v") KVER=$v run_kernel "$label"

@@ -19,6 +19,8 @@
 
 . "$(dirname "$0")/lib.sh"
 
+[ "$RS_ARCH" = x86_64 ] || die "the upstream patches are checked on the x86_64 7.3 tree (they touch no architecture's code); drop ARCH=$RS_ARCH."
+
 KDIR=${KDIR:-$(kernel_build_dir)}
 ksrc=$(cd "$KDIR" && [ -e source ] && readlink -f source || pwd)
 out=$RS_ROOT/build/upstream/$(basename "$KDIR")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# vm.sh --mode MODE --initrd CPIO --out DIR [--kernel BZIMAGE] [--timeout S]
+# vm.sh --mode MODE --initrd CPIO --out DIR [--kernel IMAGE] [--timeout S]
 #       [--icount SHIFT] [--smp N] [--append ARGS] [--allow REGEX]
 #       [--trace FILE] [--pin]
 #
@@ -85,16 +85,19 @@ x86_64)
 	tty=ttyS0 port=ttyS1
 	;;
 arm64)
-	# -cpu max with QEMU's own pointer-authentication algorithm: the
-	# kernel signs every return address, and the architected QARMA
-	# cipher, emulated, makes each function call several times slower.
-	cpu=max,pauth-impdef=on
+	# One port, so no multiport protocol: the guest's virtio console
+	# driver then sets up hvc0 in its probe, before init runs, instead of
+	# later from a workqueue (drivers/char/virtio_console.c).
+	cpu=max
 	qemu=(qemu-system-aarch64 -M virt -serial "file:$console"
 		-chardev "file,id=results,path=$results"
-		-device virtio-serial-device -device virtconsole,chardev=results)
+		-device virtio-serial-device,max_ports=1 -device virtconsole,chardev=results)
 	tty=ttyAMA0 port=hvc0
 	;;
 esac
+# x86_64 resets by a triple fault (reboot=t); arm64 through PSCI.
+reboot=
+[ "$RS_ARCH" = x86_64 ] && reboot=reboot=t
 
 # KVM only where it really works: /dev/kvm can exist on a CPU without
 # virtualisation extensions, and a KVM guest then hangs at "Booting from ROM".
@@ -149,7 +152,7 @@ timeout -k 5 "$timeout_s" "${qemu[@]}" \
 	-name rs,debug-threads=on \
 	-nodefaults -no-reboot -display none -monitor none \
 	-kernel "$kernel" -initrd "$initrd" \
-	-append "console=$tty panic=-1 reboot=t rs.mode=$mode rs.port=$port $append" \
+	-append "console=$tty panic=-1 $reboot rs.mode=$mode rs.port=$port $append" \
 	</dev/null >"$out/qemu.log" 2>&1 &
 timeout_pid=$!
 if [ -n "$pin" ]; then

@@ -37,7 +37,22 @@ int main(void)
 }
 "#;
 
+/// The targets whose ABI the host's printer gives: the program runs on the
+/// host, so for a cross build its numbers are the host's. They are the
+/// same for these: both use the generic `_IOC` encoding
+/// (`asm-generic/ioctl.h`) and the LP64 layout, under which the stats
+/// structure has no padding. Another architecture must be added here only
+/// after that is checked for it (powerpc, mips and sparc encode ioctls
+/// differently).
+const SAME_ABI: [&str; 2] = ["x86_64", "aarch64"];
+
 fn main() {
+    let target = env::var("CARGO_CFG_TARGET_ARCH").expect("cargo sets CARGO_CFG_TARGET_ARCH");
+    let host = env::consts::ARCH;
+    assert!(
+        target == host || (SAME_ABI.contains(&target.as_str()) && SAME_ABI.contains(&host)),
+        "the uapi printer runs on {host}, and {target}'s ioctl encoding or layout may differ"
+    );
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     let header = fs::canonicalize(HEADER).expect("include/uapi/rust_sample.h exists");
     println!("cargo:rerun-if-changed={HEADER}");

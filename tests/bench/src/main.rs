@@ -311,7 +311,7 @@ fn ioctl(t: Target, iters: usize) -> f64 {
     let start = now_ns();
     for _ in 0..iters {
         // SAFETY: a buffer large enough for either command.
-        let rc = unsafe { libc::ioctl(r, cmd as libc::Ioctl, stats.as_mut_ptr()) };
+        let rc = unsafe { libc::ioctl(r, cmd as _, stats.as_mut_ptr()) };
         assert_eq!(rc, 0, "ioctl");
     }
     let ns = (now_ns() - start) as f64 / iters as f64;
@@ -468,7 +468,7 @@ fn one_op(op: &str, t: Target, iters: usize) {
             let mut stats = [0u8; 56];
             for _ in 0..iters {
                 // SAFETY: a buffer of the size the command names.
-                let rc = unsafe { libc::ioctl(r, cmd as libc::Ioctl, stats.as_mut_ptr()) };
+                let rc = unsafe { libc::ioctl(r, cmd as _, stats.as_mut_ptr()) };
                 assert_eq!(rc, 0, "ioctl");
             }
         }

@@ -184,9 +184,9 @@ pub fn sendfile(to: &Fd, from: &Fd, len: usize) -> Result<usize, i32> {
 
 /// Access mode 3, the kernel's `O_ACCMODE` ("ioctl only": neither read nor
 /// write). Not `libc::O_ACCMODE`: musl defines that as `3 | O_SEARCH`, and
-/// `O_SEARCH` is `O_PATH`, so musl's "access mode 3" opens a path-only file
-/// that takes no fcntl or poll at all.
-pub const O_ACCMODE_3: i32 = 3;
+/// `O_SEARCH` is `O_PATH`, so musl's "access mode 3" opens a path-only
+/// file, which `poll` calls invalid and `F_SETOWN` or `F_SETFL` refuse.
+pub const O_ACCMODE_3: libc::c_int = 3;
 
 /// `F_SETSIG`, from <asm-generic/fcntl.h>; libc lacks it.
 pub const F_SETSIG: i32 = 10;
@@ -255,7 +255,7 @@ pub fn set_nonblock(fd: &Fd, on: bool) -> Res<()> {
 /// `ioctl(2)` with a pointer argument: 0, or the errno.
 pub fn ioctl_ptr(fd: &Fd, cmd: u64, arg: *mut libc::c_void) -> Result<(), i32> {
     // SAFETY: the kernel validates `arg`; the tests pass bad ones on purpose.
-    let r = unsafe { libc::ioctl(fd.0, cmd as libc::Ioctl, arg) };
+    let r = unsafe { libc::ioctl(fd.0, cmd as _, arg) };
     if r < 0 {
         Err(errno())
     } else {

@@ -1270,25 +1270,27 @@ fn poll_pollout_at_atomic_size(ctx: &Ctx) -> Res<()> {
         })?;
     }
 
-    // A pipe of 64 KiB: 16 slots with 4 KiB pages, 4 with 16 KiB ones.
-    const SIZE: usize = 65536;
+    // A pipe of 64 KiB: 16 slots with 4 KiB pages, 4 with 16 KiB ones; with
+    // larger pages, four of them.
     let page = page_size();
-    let slots = SIZE.div_ceil(page);
+    let size = 65536.max(4 * page);
+    let slots = size.div_ceil(page);
     let levels = [
         0,
         100,
-        SIZE - page - 1,
-        SIZE - page,
-        SIZE - page + 1,
-        SIZE - 100,
-        SIZE,
+        size - page - 1,
+        size - page,
+        size - page + 1,
+        size - 100,
+        size,
     ];
     let seen = pollout_and_atomic_write("a pipe", &levels, |held| {
         let (r, w) = pipe()?;
+        let want = libc::c_int::try_from(size).map_err(|_| "pipe size".to_string())?;
         // SAFETY: fcntl on our own descriptor.
-        let size = unsafe { libc::fcntl(w.0, libc::F_SETPIPE_SZ, SIZE as libc::c_int) };
-        check(size == SIZE as libc::c_int, || {
-            format!("F_SETPIPE_SZ {SIZE} gave {size} ({})", err_name(errno()))
+        let got = unsafe { libc::fcntl(w.0, libc::F_SETPIPE_SZ, want) };
+        check(got == want, || {
+            format!("F_SETPIPE_SZ {want} gave {got} ({})", err_name(errno()))
         })?;
         set_nonblock(&w, true)?;
         // One write: whole pages, the last one partly filled.
