@@ -33,8 +33,9 @@ macro_rules! module_trace_events {
                     // bindgen's `struct tracepoint` can reach types the
                     // lint cannot prove FFI-safe: with
                     // CONFIG_HAVE_STATIC_CALL_INLINE (x86_64), its
-                    // `static_call_key` points at `struct module`, which
-                    // holds structs bindgen emits without fields. The
+                    // `static_call_key` reaches `struct module` (through
+                    // `static_call_mod`), which holds structs bindgen
+                    // emits without fields. The
                     // static is only ever used by its address, as bindgen's
                     // own declarations of tracepoints are. `allow`, not
                     // `expect`: whether it fires depends on the

@@ -65,8 +65,8 @@ for mode in ${BENCH_MODES:-$modes}; do
 	msg "  $mode: $(($(date +%s) - start)) s"
 done
 
-# Module sizes: text/data/bss of each .ko, as llvm-size of the build's LLVM
-# reports them (GNU size knows the host's architecture best).
+# Module sizes: text/data/bss of each .ko, as size(1) reports them, from the
+# build's own LLVM, which reads every architecture's objects.
 mo=$(kbuild_out_dir "$KDIR")
 llvm-size$RS_LLVM "$mo/rust_sample.ko" "$mo/tests/c_twin/c_sample.ko" >"$out/size.txt"
 # Out-of-line helper calls on the Rust hot path: C inline functions (lock,

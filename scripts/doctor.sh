@@ -218,8 +218,8 @@ elif [ -n "$asked_arch" ] && [ "$asked_arch" != "$tree_arch" ] && { [ "$asked_ar
 elif [ "$tree_arch" = "$(rs_host_arch)" ]; then
 	ok "architecture: $tree_arch, the host's"
 else
-	# The Makefile always builds with LLVM=: a GCC-built tree would get
-	# clang objects against a GCC configuration.
+	# A GCC-built tree of another architecture would need a cross GCC,
+	# and the Makefile builds with LLVM= (clang targets any architecture).
 	if [ "$(config CONFIG_CC_IS_CLANG)" = y ]; then
 		ok "architecture: $tree_arch, cross-built from this $(rs_host_arch) host with LLVM=$RS_LLVM"
 	else

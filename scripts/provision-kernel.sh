@@ -20,8 +20,9 @@
 
 build=$(kernel_build_dir)
 if [ -f "$build/.rust_sample-complete" ]; then
-	# A cross kernel's guest also needs host tools that a cached kernel
-	# does not prove are there (its emulator, the programs' Rust target).
+	# The arm64 guest also needs host tools that a cached kernel does not
+	# prove are there (its emulator, the programs' Rust target:
+	# provision-host.sh).
 	[ "$RS_ARCH" = "$(rs_host_arch)" ] || "$RS_ROOT/scripts/provision-host.sh"
 	exit 0
 fi
