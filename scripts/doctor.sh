@@ -204,11 +204,10 @@ fi
 # --- The architecture: a tree for another one than the host's is a cross
 # build. Kbuild needs ARCH= to match the tree, and the tree must be built
 # with clang, as the module is (LLVM targets every architecture, and the
-# kernel builds Rust's core for its own target, so no cross compiler). Running the result
-# (make run, make test) needs the emulator and the guest programs' target.
-tree_arch=
-grep -qx 'CONFIG_ARM64=y' "$kdir/.config" && tree_arch=arm64
-grep -qx 'CONFIG_X86_64=y' "$kdir/.config" && tree_arch=x86_64
+# kernel builds Rust's core for its own target, so no cross compiler).
+# Running the result (make run, make test) needs the emulator and the guest
+# programs' target.
+tree_arch=$(kdir_arch "$kdir")
 if [ -z "$tree_arch" ]; then
 	bad "KDIR=$kdir is built for an architecture rust_sample is not tested on (neither x86_64 nor arm64)." \
 		"use an x86_64 or arm64 tree (make kernel, or make kernel ARCH=arm64)."
@@ -235,9 +234,8 @@ else
 			bad "qemu-system-aarch64 is not installed, so make run and make test cannot boot this arm64 kernel." \
 				"apt install qemu-system-arm (or run make kernel ARCH=arm64, which installs it)."
 		fi
-		# scripts/lib.sh's RS_RUST_TARGET for arm64 (this tree may not be
-		# the one lib.sh was set up for).
-		target=aarch64-unknown-linux-musl
+		# This tree's, which need not be the one lib.sh was set up for.
+		target=$(rust_target_of "$tree_arch")
 		if [ -d "$(rustc --print sysroot 2>/dev/null)/lib/rustlib/$target" ]; then
 			ok "the Rust target $target, for the static guest programs"
 		else

@@ -36,23 +36,36 @@ esac
 # scripts (the module, clippy, rust-analyzer) builds for it. A user's KDIR
 # says its own: when KDIR is set and ARCH is not, the tree's .config
 # decides.
-if [ -z "${ARCH:-}" ] && [ -n "${KDIR:-}" ] && [ -f "$KDIR/.config" ]; then
-	if grep -qx 'CONFIG_ARM64=y' "$KDIR/.config"; then
-		ARCH=arm64
+# kdir_arch DIR: the architecture a configured kernel tree is for (x86_64,
+# arm64), or nothing for another one.
+kdir_arch() {
+	if grep -qx 'CONFIG_ARM64=y' "$1/.config" 2>/dev/null; then
+		echo arm64
+	elif grep -qx 'CONFIG_X86_64=y' "$1/.config" 2>/dev/null; then
+		echo x86_64
 	fi
+}
+# rust_target_of ARCH: the Rust target of the static guest programs.
+rust_target_of() {
+	case "$1" in
+	arm64) echo aarch64-unknown-linux-musl ;;
+	*) echo x86_64-unknown-linux-gnu ;;
+	esac
+}
+if [ -z "${ARCH:-}" ] && [ -n "${KDIR:-}" ]; then
+	ARCH=$(kdir_arch "$KDIR")
 fi
 RS_ARCH=${ARCH:-x86_64}
 case "$RS_ARCH" in
-x86_64 | x86) RS_ARCH=x86_64 RS_KIMAGE=arch/x86/boot/bzImage RS_RUST_TARGET=x86_64-unknown-linux-gnu ;;
-arm64)
-	RS_KIMAGE=arch/arm64/boot/Image RS_RUST_TARGET=aarch64-unknown-linux-musl
-	;;
+x86_64 | x86) RS_ARCH=x86_64 RS_KIMAGE=arch/x86/boot/bzImage ;;
+arm64) RS_KIMAGE=arch/arm64/boot/Image ;;
 *)
 	echo "error: unsupported ARCH=$RS_ARCH; this project builds for x86_64 and arm64." >&2
 	exit 1
 	;;
 esac
 export ARCH=$RS_ARCH
+RS_RUST_TARGET=$(rust_target_of "$RS_ARCH")
 # The host's own architecture, in the kernel's spelling: a build for
 # another one is a cross build (scripts/doctor.sh names its tools).
 rs_host_arch() { case "$(uname -m)" in aarch64) echo arm64 ;; *) uname -m ;; esac; }
